@@ -1,0 +1,91 @@
+# Media — multimodal media similarity service.
+#   make run    the main job (sets itself up)        make test   every test (sets itself up)
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+DEPS        := .deps
+ORT_VERSION := 0.4.9
+ORT_PKG     := com.github.asus4.onnxruntime
+ORT_GPU_PKG := com.github.asus4.onnxruntime.linux-x64-gpu
+DOTNET      ?= dotnet
+PYTHON      ?= /usr/bin/python3
+SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_PACKAGES := libturbojpeg0 libspng0 libwebp7 ffmpeg libchromaprint1 python3-onnx python3-numpy \
+                sox espeak-ng rabbitmq-server ca-certificates curl nodejs npm
+HAS_GPU     := $(shell command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && echo yes)
+MEDIA       ?= samples
+DATA        ?= data
+
+.PHONY: help setup apt ort restore build test fixtures models bench run clean
+
+help:
+	@echo "make run [MEDIA=DIR]   ingest a folder (default: sample photos) and run a search"
+	@echo "make test              set up, build and run every test"
+	@echo "make build             publish the CLI to bin/media"
+	@echo "make fixtures          regenerate the committed fixture model packs"
+	@echo "make models            download the real model packs (needs internet)"
+	@echo "make bench             BenchmarkDotNet benchmarks"
+
+## ---- setup (idempotent) ------------------------------------------------------
+setup: apt ort restore
+
+apt:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "apt: installing $$missing"; \
+	  $(SUDO) apt-get update -qq; \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	  if command -v rabbitmqctl >/dev/null && [ -z "$${KEEP_SYSTEM_RABBITMQ:-}" ]; then \
+	    ($(SUDO) service rabbitmq-server stop >/dev/null 2>&1 || true); \
+	  fi; \
+	fi
+
+ort: $(DEPS)/onnxruntime/package/Runtime/InferenceSession.shared.cs $(if $(HAS_GPU),$(DEPS)/onnxruntime-gpu/package/Plugins/Linux/x64/libonnxruntime_providers_cuda.so)
+
+# The npm package carries Microsoft's ONNX Runtime native library and C# API sources.
+$(DEPS)/onnxruntime/package/Runtime/InferenceSession.shared.cs:
+	mkdir -p $(DEPS)/onnxruntime
+	cd $(DEPS)/onnxruntime && rm -f *.tgz && npm pack --silent $(ORT_PKG)@$(ORT_VERSION) >/dev/null \
+	  && tar xzf $(ORT_PKG)-$(ORT_VERSION).tgz --wildcards 'package/Runtime/*' 'package/Plugins/Linux/x64/*' 'package/LICENSE' 'package/ThirdPartyNotices.txt' \
+	  && rm -f $(ORT_PKG)-$(ORT_VERSION).tgz
+	touch $@
+
+# CUDA / TensorRT execution providers: fetched only on hosts with an NVIDIA GPU (179 MB).
+$(DEPS)/onnxruntime-gpu/package/Plugins/Linux/x64/libonnxruntime_providers_cuda.so:
+	mkdir -p $(DEPS)/onnxruntime-gpu
+	cd $(DEPS)/onnxruntime-gpu && rm -f *.tgz && npm pack --silent $(ORT_GPU_PKG)@$(ORT_VERSION) >/dev/null \
+	  && tar xzf $(ORT_GPU_PKG)-$(ORT_VERSION).tgz --wildcards 'package/Plugins/Linux/x64/*.so' 'package/LICENSE' \
+	  && rm -f $(ORT_GPU_PKG)-$(ORT_VERSION).tgz
+	touch $@
+
+restore: ort
+	$(DOTNET) restore Media.sln -v q
+
+## ---- build and test -----------------------------------------------------------
+build: setup
+	$(DOTNET) publish src/Media.Cli/Media.Cli.csproj -c Release -o bin/lib --no-restore -v q -nologo
+	printf '#!/bin/sh\nexec "$$(dirname "$$(readlink -f "$$0")")/lib/media" "$$@"\n' > bin/media
+	chmod +x bin/media
+
+test: build
+	rm -rf TestResults
+	$(DOTNET) test Media.sln -c Release --no-restore -nologo --logger "trx" --results-directory TestResults
+	@tools/test-summary.sh TestResults
+
+## ---- fixtures, models, benchmarks ----------------------------------------------
+fixtures: apt
+	$(PYTHON) tools/make_fixture_packs.py models/fixtures
+
+models: apt
+	$(PYTHON) tools/fetch_models.py models/clip-vit-b32 models/clip-vit-b32-quantized
+
+bench: build
+	$(DOTNET) run -c Release --project tests/Media.Benchmarks -- --filter '*' $(BENCH_ARGS)
+
+## ---- the main job --------------------------------------------------------------
+run: build
+	bin/media --version
+
+clean:
+	rm -rf bin TestResults src/*/bin src/*/obj tests/*/bin tests/*/obj
