@@ -1,0 +1,10 @@
+using System.CommandLine;
+using Media.Cli.Commands;
+
+var root = new RootCommand("media: multimodal media similarity (CLIP-style embeddings, PDQ, near-duplicates, search)")
+{
+    TokenizeCommand.Create(),
+    EmbedCommand.Create(),
+    PacksCommand.Create(),
+};
+return await root.Parse(args).InvokeAsync();
