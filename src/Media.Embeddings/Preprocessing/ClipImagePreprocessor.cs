@@ -1,0 +1,187 @@
+using System.Numerics.Tensors;
+using Media.Codecs;
+using Media.Embeddings.Packs;
+
+namespace Media.Embeddings.Preprocessing;
+
+/// <summary>
+/// CLIP image preprocessing as Hugging Face <c>CLIPImageProcessor</c> and OpenAI CLIP do it:
+/// resize so the shortest side is <c>size</c> (the long side <c>⌊size·long/short⌋</c>) with Pillow's
+/// <c>Image.resize(…, BICUBIC)</c> — the separable, antialiased convolution of Pillow's
+/// <c>libImaging/Resample.c</c> (bicubic a = −0.5, support scaled by the downscale factor, 22-bit fixed-point
+/// weights, horizontal pass then vertical, 8-bit rounding and clipping between passes) — then a center crop
+/// (offset ⌊(dim − crop)/2⌋ as HF's <c>center_crop</c>), rescale to [0,1] and per-channel <c>(x − mean)/std</c>.
+/// Output: float32 NCHW <c>[3, crop, crop]</c>. Only the pixels inside the crop are computed; they equal
+/// Pillow's full resize followed by the crop. Thread-safe.
+/// </summary>
+public sealed class ClipImagePreprocessor
+{
+    const int PrecisionBits = 32 - 8 - 2;
+    readonly ImagePreprocessing _spec;
+    readonly Func<double, double> _filter;
+    readonly double _support;
+    readonly float[] _scale = new float[3];
+    readonly float[] _offset = new float[3];
+
+    public ClipImagePreprocessor(ImagePreprocessing spec)
+    {
+        _spec = spec;
+        (_filter, _support) = spec.Resample switch
+        {
+            "bicubic" => ((Func<double, double>)Bicubic, 2.0),
+            "bilinear" => (Bilinear, 1.0),
+            _ => throw new ArgumentException($"resample '{spec.Resample}' is not supported", nameof(spec)),
+        };
+        for (var c = 0; c < 3; c++)
+        {
+            _scale[c] = 1f / (255f * spec.Std[c]);
+            _offset[c] = -spec.Mean[c] / spec.Std[c];
+        }
+    }
+
+    /// <summary>Floats written per image: 3·crop·crop.</summary>
+    public int ValuesPerImage => 3 * _spec.CropSize * _spec.CropSize;
+
+    /// <summary>The shortest-edge resize target of HF's <c>get_resize_output_image_size</c> (width, height).</summary>
+    public static (int Width, int Height) ResizeTarget(int width, int height, int size)
+    {
+        if (width <= height) return (size, (int)((long)size * height / width));
+        return ((int)((long)size * width / height), size);
+    }
+
+    /// <summary>Writes the preprocessed <c>[3, crop, crop]</c> tensor of <paramref name="image"/> into <paramref name="destination"/>.</summary>
+    /// <exception cref="ArgumentException">The destination is shorter than <see cref="ValuesPerImage"/>.</exception>
+    public void Preprocess(RgbImage image, Span<float> destination)
+    {
+        var crop = _spec.CropSize;
+        if (destination.Length < ValuesPerImage) throw new ArgumentException($"need {ValuesPerImage} floats", nameof(destination));
+        var (rw, rh) = ResizeTarget(image.Width, image.Height, _spec.Size);
+        var resized = ResizeCropped(image, rw, rh, (rw - crop) / 2, (rh - crop) / 2, crop, crop);
+
+        // Deinterleave into planes and normalise: x/255·(1/std) − mean/std, vectorised per plane.
+        var plane = crop * crop;
+        Span<float> values = plane <= 1 << 16 ? stackalloc float[plane] : new float[plane];
+        for (var c = 0; c < 3; c++)
+        {
+            for (var i = 0; i < plane; i++) values[i] = resized[i * 3 + c];
+            var target = destination.Slice(c * plane, plane);
+            TensorPrimitives.Multiply(values, _scale[c], target);
+            TensorPrimitives.Add(target, _offset[c], target);
+        }
+    }
+
+    /// <summary>
+    /// Pillow's resize of <paramref name="image"/> to <paramref name="outW"/>×<paramref name="outH"/>, computing only the
+    /// window [<paramref name="left"/>, +<paramref name="width"/>) × [<paramref name="top"/>, +<paramref name="height"/>). Returns interleaved RGB bytes.
+    /// </summary>
+    public byte[] ResizeCropped(RgbImage image, int outW, int outH, int left, int top, int width, int height)
+    {
+        var horizontal = Coefficients(image.Width, outW, left, width);
+        var vertical = Coefficients(image.Height, outH, top, height);
+        var needH = outW != image.Width;
+        var needV = outH != image.Height;
+
+        // Source rows the vertical pass reads.
+        int firstRow = vertical.Min[0], lastRow = vertical.Min[height - 1] + vertical.Count[height - 1];
+        if (!needV) { firstRow = top; lastRow = top + height; }
+
+        // Horizontal pass over the needed rows → temp [rows, width, 3].
+        var rows = lastRow - firstRow;
+        byte[] temp;
+        if (needH)
+        {
+            temp = new byte[rows * width * 3];
+            var src = image.Pixels;
+            for (var y = 0; y < rows; y++)
+            {
+                var srcRow = (firstRow + y) * image.Width * 3;
+                for (var x = 0; x < width; x++)
+                {
+                    int xmin = horizontal.Min[x], n = horizontal.Count[x], kOff = x * horizontal.Ksize;
+                    int r = 1 << (PrecisionBits - 1), g = r, b = r;
+                    for (var k = 0; k < n; k++)
+                    {
+                        var w = horizontal.Weights[kOff + k];
+                        var p = srcRow + (xmin + k) * 3;
+                        r += src[p] * w; g += src[p + 1] * w; b += src[p + 2] * w;
+                    }
+                    var o = (y * width + x) * 3;
+                    temp[o] = Clip8(r); temp[o + 1] = Clip8(g); temp[o + 2] = Clip8(b);
+                }
+            }
+        }
+        else
+        {
+            temp = new byte[rows * width * 3];
+            for (var y = 0; y < rows; y++)
+                Array.Copy(image.Pixels, ((firstRow + y) * image.Width + left) * 3, temp, y * width * 3, width * 3);
+        }
+        if (!needV) return temp;
+
+        // Vertical pass → [height, width, 3].
+        var output = new byte[height * width * 3];
+        var stride = width * 3;
+        for (var y = 0; y < height; y++)
+        {
+            int ymin = vertical.Min[y] - firstRow, n = vertical.Count[y], kOff = y * vertical.Ksize;
+            for (var x = 0; x < stride; x++)
+            {
+                var acc = 1 << (PrecisionBits - 1);
+                for (var k = 0; k < n; k++) acc += temp[(ymin + k) * stride + x] * vertical.Weights[kOff + k];
+                output[y * stride + x] = Clip8(acc);
+            }
+        }
+        return output;
+    }
+
+    static byte Clip8(int v) => v <= 0 ? (byte)0 : v >= 255 << PrecisionBits ? (byte)255 : (byte)(v >> PrecisionBits);
+
+    sealed record Coeffs(int[] Min, int[] Count, int[] Weights, int Ksize);
+
+    /// <summary>Pillow's <c>precompute_coeffs</c> + <c>normalize_coeffs_8bpc</c> for output indices [first, first+count).</summary>
+    Coeffs Coefficients(int inSize, int outSize, int first, int count)
+    {
+        var scale = (double)inSize / outSize;
+        var filterScale = Math.Max(scale, 1.0);
+        var support = _support * filterScale;
+        var ksize = (int)Math.Ceiling(support) * 2 + 1;
+        var min = new int[count];
+        var n = new int[count];
+        var weights = new int[count * ksize];
+        var k = new double[ksize];
+        for (var i = 0; i < count; i++)
+        {
+            var xx = first + i;
+            var center = (xx + 0.5) * scale;
+            var ss = 1.0 / filterScale;
+            var xmin = Math.Max((int)(center - support + 0.5), 0);
+            var xmax = Math.Min((int)(center + support + 0.5), inSize) - xmin;
+            var ww = 0.0;
+            for (var x = 0; x < xmax; x++) { k[x] = _filter((x + xmin - center + 0.5) * ss); ww += k[x]; }
+            for (var x = 0; x < xmax; x++)
+            {
+                var w = ww != 0.0 ? k[x] / ww : k[x];
+                weights[i * ksize + x] = w < 0 ? (int)(-0.5 + w * (1 << PrecisionBits)) : (int)(0.5 + w * (1 << PrecisionBits));
+            }
+            min[i] = xmin;
+            n[i] = xmax;
+        }
+        return new Coeffs(min, n, weights, ksize);
+    }
+
+    /// <summary>Keys' cubic convolution with a = −0.5 (Pillow's <c>bicubic_filter</c>).</summary>
+    static double Bicubic(double x)
+    {
+        const double a = -0.5;
+        x = Math.Abs(x);
+        if (x < 1.0) return ((a + 2.0) * x - (a + 3.0)) * x * x + 1;
+        if (x < 2.0) return (((x - 5) * x + 8) * x - 4) * a;
+        return 0.0;
+    }
+
+    static double Bilinear(double x)
+    {
+        x = Math.Abs(x);
+        return x < 1.0 ? 1.0 - x : 0.0;
+    }
+}
