@@ -11,7 +11,7 @@ ORT_GPU_PKG := com.github.asus4.onnxruntime.linux-x64-gpu
 DOTNET      ?= dotnet
 PYTHON      ?= /usr/bin/python3
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := libturbojpeg0 libspng0 libwebp7 ffmpeg libchromaprint1 python3-onnx python3-numpy \
+APT_PACKAGES := libturbojpeg0 libspng0 libwebp7 ffmpeg libchromaprint1 python3-onnx python3-numpy python3-pil \
                 sox espeak-ng rabbitmq-server ca-certificates curl $(if $(shell command -v npm),,nodejs npm)
 HAS_GPU     := $(shell command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && echo yes)
 MEDIA       ?= samples
@@ -76,6 +76,8 @@ test: build
 ## ---- fixtures, models, benchmarks ----------------------------------------------
 fixtures: apt
 	$(PYTHON) tools/make_fixture_packs.py models/fixtures
+	$(PYTHON) tools/make_pillow_fixture.py tests/Media.Tests/Fixtures/pillow_resize.json
+	$(PYTHON) tools/make_codec_fixtures.py tests/Media.Tests/Fixtures/codecs
 
 models: apt
 	$(PYTHON) tools/fetch_models.py models/clip-vit-b32 models/clip-vit-b32-quantized
