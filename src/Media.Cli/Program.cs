@@ -6,5 +6,6 @@ var root = new RootCommand("media: multimodal media similarity (CLIP-style embed
     TokenizeCommand.Create(),
     EmbedCommand.Create(),
     PacksCommand.Create(),
+    HashCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

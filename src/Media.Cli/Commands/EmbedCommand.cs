@@ -1,4 +1,6 @@
 using System.CommandLine;
+using Media.Codecs;
+using Media.Embeddings.Encoders;
 using Media.Embeddings.Packs;
 using Media.Embeddings.Runtime;
 
@@ -15,13 +17,15 @@ static class EmbedCommand
         var logLevel = CommonOptions.LogLevel();
         var json = CommonOptions.Json();
         var text = new Option<string[]>("--text") { Description = "Text to embed (repeatable)", AllowMultipleArgumentsPerToken = true };
-        var command = new Command("embed", "Embed texts or images with a model pack") { pack, device, threads, logLevel, json, text };
+        var image = new Option<string[]>("--image") { Description = "Image file to embed (repeatable)", AllowMultipleArgumentsPerToken = true };
+        var command = new Command("embed", "Embed texts or images with a model pack") { pack, device, threads, logLevel, json, text, image };
         command.SetAction(parse =>
         {
             var texts = parse.GetValue(text) ?? [];
-            if (texts.Length == 0)
+            var images = parse.GetValue(image) ?? [];
+            if (texts.Length == 0 && images.Length == 0)
             {
-                CliOutput.Error("give --text");
+                CliOutput.Error("give --text or --image");
                 return 2;
             }
             using var logging = CommonOptions.Logging(parse.GetValue(logLevel));
@@ -38,18 +42,52 @@ static class EmbedCommand
             }
             using (loaded)
             {
-                if (loaded.Text is null)
+                var asJson = parse.GetValue(json);
+                if (texts.Length > 0)
                 {
-                    CliOutput.Error($"pack '{loaded.Name}' has no text tower");
-                    return 2;
+                    if (loaded.Text is null)
+                    {
+                        CliOutput.Error($"pack '{loaded.Name}' has no text tower");
+                        return 2;
+                    }
+                    var vectors = loaded.Text.Encode(texts);
+                    for (var i = 0; i < texts.Length; i++) Emit(asJson, texts[i], "text", loaded, vectors[i]);
                 }
-                var vectors = loaded.Text.Encode(texts);
-                for (var i = 0; i < texts.Length; i++)
-                    Emit(parse.GetValue(json), texts[i], "text", loaded, vectors[i]);
+                if (images.Length > 0)
+                {
+                    if (loaded.Image is null)
+                    {
+                        CliOutput.Error($"pack '{loaded.Name}' has no image tower");
+                        return 2;
+                    }
+                    return EmbedImages(loaded, images, asJson);
+                }
             }
             return 0;
         });
         return command;
+    }
+
+    /// <summary>Decodes every image (a rejected one is reported and skipped), then embeds the rest in one batch. Exit 1 if any was rejected.</summary>
+    static int EmbedImages(ModelPack pack, string[] paths, bool json)
+    {
+        var decoder = new ImageDecoder();
+        var pipeline = new ImagePipeline(pack.Image!, decoder);
+        var decoded = paths.AsParallel().AsOrdered().Select(path =>
+        {
+            try { return (path, image: decoder.Decode(InputFiles.Read(path, decoder.Limits.MaxEncodedBytes), pipeline.DecodeOptions).Image, error: (string?)null); }
+            catch (MediaRejectedException ex) { return (path, image: (RgbImage?)null, error: ex.Message); }
+        }).ToArray();
+        var ok = decoded.Where(d => d.image is not null).ToArray();
+        var vectors = ok.Length == 0 ? [] : pipeline.Embed(ok.Select(d => d.image!).ToArray());
+        var next = 0;
+        foreach (var (path, image, error) in decoded)
+        {
+            if (image is not null) Emit(json, path, "image", pack, vectors[next++]);
+            else if (json) CliOutput.Line(new { input = path, modality = "image", pack = pack.Name, error });
+            else CliOutput.Error($"{path}: {error}");
+        }
+        return ok.Length == decoded.Length ? 0 : 1;
     }
 
     internal static void Emit(bool json, string input, string modality, ModelPack pack, float[] embedding)

@@ -1,0 +1,102 @@
+using System.CommandLine;
+using System.Security.Cryptography;
+using Media.Codecs;
+using Media.Embeddings.Hashing;
+
+namespace Media.Cli.Commands;
+
+/// <summary>
+/// <c>media hash [--json] FILE...</c>: SHA-256, format, dimensions and PDQ of each file, one line per file in the
+/// order given; a rejected file gets <c>{"path", "error"}</c> and the rest go on. Exit 0 when every file was
+/// hashed, 1 when some were rejected.
+/// </summary>
+static class HashCommand
+{
+    public static Command Create()
+    {
+        var json = CommonOptions.Json();
+        var files = new Argument<string[]>("FILE") { Description = "Files (folders are walked recursively)", Arity = ArgumentArity.OneOrMore };
+        var command = new Command("hash", "Perceptual (PDQ) and cryptographic (SHA-256) hashes of media files") { json, files };
+        command.SetAction(parse =>
+        {
+            var decoder = new ImageDecoder();
+            var asJson = parse.GetValue(json);
+            var rejected = 0;
+            var results = InputFiles.Expand(parse.GetValue(files)!)
+                .AsParallel().AsOrdered().WithDegreeOfParallelism(Environment.ProcessorCount)
+                .Select(path => Hash(decoder, path));
+            foreach (var r in results)
+            {
+                if (r.Error is not null) rejected++;
+                if (asJson)
+                {
+                    if (r.Error is null) CliOutput.Line(new { path = r.Path, sha256 = r.Sha256, format = r.Format, width = r.Width, height = r.Height, pdq = r.Pdq, pdqQuality = r.PdqQuality });
+                    else CliOutput.Line(new { path = r.Path, error = r.Error });
+                }
+                else Console.WriteLine(r.Error is null ? $"{r.Pdq} {r.PdqQuality,3} {r.Width}x{r.Height} {r.Format,-4} {r.Path}" : $"rejected: {r.Path}: {r.Error}");
+            }
+            return rejected == 0 ? 0 : 1;
+        });
+        return command;
+    }
+
+    sealed record Result(string Path, string? Sha256 = null, string? Format = null, int Width = 0, int Height = 0, string? Pdq = null, int PdqQuality = 0, string? Error = null);
+
+    static Result Hash(ImageDecoder decoder, string path)
+    {
+        byte[] bytes;
+        try
+        {
+            bytes = InputFiles.Read(path, decoder.Limits.MaxEncodedBytes);
+        }
+        catch (MediaRejectedException ex)
+        {
+            return new Result(path, Error: ex.Message);
+        }
+        try
+        {
+            var decoded = decoder.Decode(bytes, PdqImage.DecodeOptions);
+            var pdq = PdqHasher.Hash(decoded.Image);
+            return new Result(path, Convert.ToHexStringLower(SHA256.HashData(bytes)), decoded.Format.Name(), decoded.Width, decoded.Height, pdq.Hash.ToString(), pdq.Quality);
+        }
+        catch (MediaRejectedException ex)
+        {
+            return new Result(path, Error: ex.Message);
+        }
+    }
+}
+
+/// <summary>Command-line inputs: files, and folders walked recursively in name order.</summary>
+static class InputFiles
+{
+    public static IEnumerable<string> Expand(IEnumerable<string> paths)
+    {
+        foreach (var p in paths)
+        {
+            if (Directory.Exists(p))
+            {
+                foreach (var f in Directory.EnumerateFiles(p, "*", new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = FileAttributes.Hidden | FileAttributes.System })
+                             .Order(StringComparer.Ordinal))
+                    yield return f;
+            }
+            else yield return p;
+        }
+    }
+
+    /// <summary>Reads a whole file, refusing one over <paramref name="maxBytes"/> before reading it.</summary>
+    /// <exception cref="MediaRejectedException">Missing, unreadable or too large.</exception>
+    public static byte[] Read(string path, long maxBytes)
+    {
+        try
+        {
+            var info = new FileInfo(path);
+            if (!info.Exists) throw new MediaRejectedException(Directory.Exists(path) ? "is a folder" : "no such file");
+            if (info.Length > maxBytes) throw new MediaRejectedException($"file is {info.Length} bytes, over the {maxBytes}-byte limit");
+            return File.ReadAllBytes(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new MediaRejectedException($"cannot read: {ex.Message}", ex);
+        }
+    }
+}

@@ -1,0 +1,30 @@
+using Media.Codecs;
+using Media.Embeddings.Preprocessing;
+
+namespace Media.Embeddings.Encoders;
+
+/// <summary>
+/// Decode → CLIP preprocessing → batched image encoder, for one pack. Decoding and preprocessing run on the
+/// calling threads (parallel across items); the encoder is called once per batch.
+/// </summary>
+public sealed class ImagePipeline(ImageEncoder encoder, ImageDecoder decoder)
+{
+    readonly ClipImagePreprocessor _pre = new(encoder.Preprocessing);
+
+    public ImageEncoder Encoder => encoder;
+
+    /// <summary>Decode options that give the encoder enough pixels: at least the pack's resize size on the shortest side.</summary>
+    public DecodeOptions DecodeOptions { get; } = new() { MinShortSide = encoder.Preprocessing.Size };
+
+    /// <summary>Writes the <c>[3, S, S]</c> tensor of a decoded image into <paramref name="destination"/>.</summary>
+    public void Preprocess(RgbImage image, Span<float> destination) => _pre.Preprocess(image, destination);
+
+    /// <summary>Embeds already decoded images in one batch; returns one unit vector per image.</summary>
+    public float[][] Embed(IReadOnlyList<RgbImage> images)
+    {
+        var per = _pre.ValuesPerImage;
+        var tensor = new float[images.Count * per];
+        Parallel.For(0, images.Count, i => _pre.Preprocess(images[i], tensor.AsSpan(i * per, per)));
+        return encoder.Encode(tensor, images.Count);
+    }
+}
