@@ -7,5 +7,8 @@ var root = new RootCommand("media: multimodal media similarity (CLIP-style embed
     EmbedCommand.Create(),
     PacksCommand.Create(),
     HashCommand.Create(),
+    IngestCommand.Create(),
+    SearchCommand.Create(),
+    StatsCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -73,9 +73,10 @@ static class EmbedCommand
     {
         var decoder = new ImageDecoder();
         var pipeline = new ImagePipeline(pack.Image!, decoder);
+        var reader = new SourceReader(decoder.Limits);
         var decoded = paths.AsParallel().AsOrdered().Select(path =>
         {
-            try { return (path, image: decoder.Decode(InputFiles.Read(path, decoder.Limits.MaxEncodedBytes), pipeline.DecodeOptions).Image, error: (string?)null); }
+            try { return (path, image: decoder.Decode(reader.ReadFile(path), pipeline.DecodeOptions).Image, error: (string?)null); }
             catch (MediaRejectedException ex) { return (path, image: (RgbImage?)null, error: ex.Message); }
         }).ToArray();
         var ok = decoded.Where(d => d.image is not null).ToArray();

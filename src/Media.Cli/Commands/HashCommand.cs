@@ -47,7 +47,7 @@ static class HashCommand
         byte[] bytes;
         try
         {
-            bytes = InputFiles.Read(path, decoder.Limits.MaxEncodedBytes);
+            bytes = new SourceReader(decoder.Limits).ReadFile(path);
         }
         catch (MediaRejectedException ex)
         {
@@ -80,23 +80,6 @@ static class InputFiles
                     yield return f;
             }
             else yield return p;
-        }
-    }
-
-    /// <summary>Reads a whole file, refusing one over <paramref name="maxBytes"/> before reading it.</summary>
-    /// <exception cref="MediaRejectedException">Missing, unreadable or too large.</exception>
-    public static byte[] Read(string path, long maxBytes)
-    {
-        try
-        {
-            var info = new FileInfo(path);
-            if (!info.Exists) throw new MediaRejectedException(Directory.Exists(path) ? "is a folder" : "no such file");
-            if (info.Length > maxBytes) throw new MediaRejectedException($"file is {info.Length} bytes, over the {maxBytes}-byte limit");
-            return File.ReadAllBytes(path);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new MediaRejectedException($"cannot read: {ex.Message}", ex);
         }
     }
 }

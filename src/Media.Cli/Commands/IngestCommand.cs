@@ -1,0 +1,128 @@
+using System.CommandLine;
+using MassTransit;
+using Media.Contracts.V1;
+using Media.Embeddings.Packs;
+using Media.Embeddings.Runtime;
+using Media.Workers;
+using Microsoft.Extensions.DependencyInjection;
+using Spectre.Console;
+
+namespace Media.Cli.Commands;
+
+/// <summary>
+/// <c>media ingest [--data DIR] [--pack DIR]... [--device D] [--json] PATH...</c>: every file (folders recursively)
+/// becomes one <c>MediaSubmitted</c> on the bus; returns when every item has its final result. Exit 0 when every item
+/// got a result (rejected ones included), 2 when the service could not start, 3 when the pipeline itself failed.
+/// </summary>
+static class IngestCommand
+{
+    public static Command Create()
+    {
+        var service = new ServiceOptions();
+        var json = CommonOptions.Json();
+        var paths = new Argument<string[]>("PATH") { Description = "Files or folders (recursive)", Arity = ArgumentArity.OneOrMore };
+        var command = new Command("ingest", "Submit media to the pipeline and wait for duplicate flags") { json, paths };
+        service.AddTo(command);
+        command.SetAction(async (parse, cancel) =>
+        {
+            var files = InputFiles.Expand(parse.GetValue(paths)!).Select(Path.GetFullPath).ToArray();
+            using var logging = CommonOptions.Logging(parse.GetValue(service.LogLevel));
+            Microsoft.Extensions.Hosting.IHost host;
+            try
+            {
+                host = MediaHost.Build(service.Build(parse, WorkerRoles.All), logging, trackSubmissions: true);
+            }
+            catch (Exception ex) when (ex is ModelPackException or ExecutionProviderException or FormatException or ArgumentException)
+            {
+                CliOutput.Error(ex.Message);
+                return 2;
+            }
+            var runtime = host.Services.GetRequiredService<MediaRuntime>();
+            try
+            {
+                await host.StartAsync(cancel);
+                var tracker = host.Services.GetRequiredService<SubmissionTracker>();
+                var bus = host.Services.GetRequiredService<IBus>();
+                var asJson = parse.GetValue(json);
+                return asJson
+                    ? await RunJson(files, bus, tracker, cancel)
+                    : await RunInteractive(files, bus, tracker, cancel);
+            }
+            finally
+            {
+                await host.StopAsync(CancellationToken.None);
+                host.Dispose();
+                await runtime.DisposeAsync();
+            }
+        });
+        return command;
+    }
+
+    /// <summary>Publishes one submission per file; returns the waiters in file order.</summary>
+    static async Task<Task<MediaProcessed>[]> Submit(string[] files, IBus bus, SubmissionTracker tracker, CancellationToken cancel)
+    {
+        var correlation = NewId.NextGuid();
+        var waiters = new Task<MediaProcessed>[files.Length];
+        for (var i = 0; i < files.Length; i++)
+        {
+            var submission = new MediaSubmitted(NewId.NextGuid(), correlation, new MediaSource(Path: files[i]), Sequence: i);
+            waiters[i] = tracker.Expect(submission.SubmissionId);
+            await bus.Publish(submission, cancel);
+        }
+        return waiters;
+    }
+
+    static async Task<int> RunJson(string[] files, IBus bus, SubmissionTracker tracker, CancellationToken cancel)
+    {
+        tracker.Completed += r => CliOutput.Line(ToJson(r));
+        var waiters = await Submit(files, bus, tracker, cancel);
+        return await Finish(waiters);
+    }
+
+    static async Task<int> Finish(Task<MediaProcessed>[] waiters)
+    {
+        try
+        {
+            await Task.WhenAll(waiters);
+            return 0;
+        }
+        catch (PipelineFaultException)
+        {
+            foreach (var failed in waiters.Where(w => w.IsFaulted).Take(5)) CliOutput.Error($"pipeline failure: {failed.Exception!.InnerException!.Message}");
+            return 3;
+        }
+    }
+
+    static async Task<int> RunInteractive(string[] files, IBus bus, SubmissionTracker tracker, CancellationToken cancel)
+    {
+        var results = new List<MediaProcessed>();
+        var code = 0;
+        await AnsiConsole.Progress().AutoClear(true).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            .StartAsync(async ctx =>
+            {
+                var task = ctx.AddTask($"ingesting {files.Length} files", maxValue: Math.Max(1, files.Length));
+                tracker.Completed += r => { lock (results) results.Add(r); task.Increment(1); };
+                code = await Finish(await Submit(files, bus, tracker, cancel));
+            });
+        var table = new Table().AddColumns("status", "path", "flags");
+        foreach (var r in results.OrderBy(r => r.Path, StringComparer.Ordinal))
+        {
+            var flags = r.Error ?? string.Join("; ", r.Flags.Select(f => $"{f.Kind} of {Path.GetFileName(f.OfPath)} ({f.Method}, {f.Distance}/{f.Threshold})"));
+            table.AddRow(Markup.Escape(r.Status), Markup.Escape(r.Path), Markup.Escape(flags));
+        }
+        AnsiConsole.Write(table);
+        AnsiConsole.MarkupLine($"{results.Count(r => r.Status == MediaStatus.Indexed)} indexed, {results.Count(r => r.Status == MediaStatus.Duplicate)} exact duplicates, " +
+                               $"{results.Count(r => r.Flags.Any(f => f.Kind == "near_duplicate"))} near-duplicates, {results.Count(r => r.Status == MediaStatus.Rejected)} rejected");
+        return code;
+    }
+
+    internal static object ToJson(MediaProcessed r) => new
+    {
+        id = r.MediaId,
+        path = r.Path,
+        modality = r.Modality,
+        status = r.Status,
+        flags = r.Flags.Select(f => new { kind = f.Kind, of = f.Of, ofPath = f.OfPath, method = f.Method, distance = f.Distance, threshold = f.Threshold }),
+        error = r.Error,
+    };
+}

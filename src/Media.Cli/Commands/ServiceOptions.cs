@@ -1,0 +1,52 @@
+using System.CommandLine;
+using Media.Detection;
+using Media.Embeddings.Pipeline;
+using Media.Workers;
+using Microsoft.Extensions.Configuration;
+
+namespace Media.Cli.Commands;
+
+/// <summary>Flags shared by the commands that run the service, and how they combine with configuration.</summary>
+sealed class ServiceOptions
+{
+    public Option<string?> Data { get; } = new("--data") { Description = "Catalog folder (default: $MEDIA_DATA, Media:Data, ./data)" };
+    public Option<string[]> Packs { get; } = new("--pack") { Description = "Model pack folder (repeatable; default: Media:Packs)", AllowMultipleArgumentsPerToken = false };
+    public Option<string?> Device { get; } = CommonOptions.Device();
+    public Option<int?> Threads { get; } = CommonOptions.Threads();
+    public Option<string?> LogLevel { get; } = CommonOptions.LogLevel();
+
+    public void AddTo(Command command)
+    {
+        command.Options.Add(Data);
+        command.Options.Add(Packs);
+        command.Options.Add(Device);
+        command.Options.Add(Threads);
+        command.Options.Add(LogLevel);
+    }
+
+    /// <summary>The catalog folder: <c>--data</c>, else <c>MEDIA_DATA</c>, else <c>Media:Data</c>, else <c>./data</c>.</summary>
+    public string DataDirectory(ParseResult parse) =>
+        parse.GetValue(Data) ?? Environment.GetEnvironmentVariable("MEDIA_DATA") ?? CommonOptions.Configuration["Media:Data"] ?? "data";
+
+    /// <exception cref="FormatException">A bad device.</exception>
+    public MediaServiceOptions Build(ParseResult parse, WorkerRoles roles)
+    {
+        var config = CommonOptions.Configuration;
+        var packs = parse.GetValue(Packs) is { Length: > 0 } given ? given : config.GetSection("Media:Packs").Get<string[]>() ?? [];
+        return new MediaServiceOptions
+        {
+            DataDirectory = DataDirectory(parse),
+            PackDirectories = packs,
+            Sessions = CommonOptions.Sessions(parse.GetValue(Device), parse.GetValue(Threads)),
+            Encode = new EncodeSettings { ExactPdq = config.GetValue("Media:Pipeline:ExactPdq", false) },
+            EncodeBatchSize = config.GetValue("Media:Pipeline:BatchSize", 16),
+            EncodeBatchTimeLimit = TimeSpan.FromMilliseconds(config.GetValue("Media:Pipeline:BatchTimeLimitMs", 50)),
+            EncodeConcurrency = config.GetValue("Media:Pipeline:EncodeConcurrency", 2),
+            Detection = config.GetSection("Media:Detection").Get<DetectionPolicy>() ?? new DetectionPolicy(),
+            SequenceGapTimeout = TimeSpan.FromSeconds(config.GetValue("Media:Pipeline:SequenceGapTimeoutSeconds", 30)),
+            Roles = roles,
+            Transport = config["Media:Bus:Transport"] ?? "inmemory",
+            RabbitMqUri = config["Media:Bus:RabbitMq"],
+        };
+    }
+}

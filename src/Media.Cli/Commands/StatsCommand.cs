@@ -1,0 +1,36 @@
+using System.CommandLine;
+using Media.Index;
+
+namespace Media.Cli.Commands;
+
+/// <summary><c>media stats [--data DIR] [--json]</c>: <c>{"items", "byModality", "packs", "flags"}</c> from the catalog.</summary>
+static class StatsCommand
+{
+    public static Command Create()
+    {
+        var service = new ServiceOptions();
+        var json = CommonOptions.Json();
+        var command = new Command("stats", "Counts of the catalog") { json, service.Data };
+        command.SetAction(parse =>
+        {
+            var dir = service.DataDirectory(parse);
+            if (!File.Exists(Path.Combine(dir, "catalog.db")))
+            {
+                CliOutput.Error($"no catalog in {Path.GetFullPath(dir)}");
+                return 2;
+            }
+            using var catalog = MediaCatalog.Open(dir);
+            var s = catalog.Stats();
+            if (parse.GetValue(json)) CliOutput.Line(new { items = s.Items, byModality = s.ByModality, packs = s.Packs, flags = s.Flags });
+            else
+            {
+                Console.WriteLine($"items: {s.Items}");
+                foreach (var (m, n) in s.ByModality) Console.WriteLine($"  {m}: {n}");
+                foreach (var (p, n) in s.Packs) Console.WriteLine($"embeddings {p}: {n}");
+                foreach (var (f, n) in s.Flags) Console.WriteLine($"flags {f}: {n}");
+            }
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,27 @@
+namespace Media.Detection;
+
+/// <summary>Thresholds for one modality. Defaults are documented in the README ("Detection policy").</summary>
+public sealed record ModalityPolicy
+{
+    /// <summary>Near-duplicate when the PDQ Hamming distance (over the 8 dihedral variants) is at most this many bits.
+    /// 31 is ThreatExchange's recommended match threshold for PDQ.</summary>
+    public int PdqMaxDistance { get; init; } = 31;
+    /// <summary>PDQ is only trusted when both hashes have at least this quality (0–100); ThreatExchange recommends 50.</summary>
+    public int PdqMinQuality { get; init; } = 50;
+    /// <summary>Near-duplicate when the cosine distance (1 − cosine similarity) to the nearest item in a <c>semantic</c>
+    /// pack's space is at most this. 0.05 ≈ similarity 0.95 for CLIP ViT-B/32; tune with <c>media evaluate</c>.</summary>
+    public double EmbeddingMaxCosineDistance { get; init; } = 0.05;
+    /// <summary>Per-pack overrides of <see cref="EmbeddingMaxCosineDistance"/>, by pack name.</summary>
+    public Dictionary<string, double> PackMaxCosineDistance { get; init; } = new(StringComparer.Ordinal);
+
+    public double CosineThreshold(string pack) => PackMaxCosineDistance.TryGetValue(pack, out var t) ? t : EmbeddingMaxCosineDistance;
+}
+
+/// <summary>Detection thresholds per modality (configuration section <c>Media:Detection</c>).</summary>
+public sealed record DetectionPolicy
+{
+    public ModalityPolicy Image { get; init; } = new();
+    public ModalityPolicy Audio { get; init; } = new();
+
+    public ModalityPolicy For(string modality) => modality == "audio" ? Audio : Image;
+}

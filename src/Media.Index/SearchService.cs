@@ -1,0 +1,66 @@
+using Media.Codecs;
+using Media.Contracts.V1;
+using Media.Embeddings.Encoders;
+using Media.Embeddings.Packs;
+
+namespace Media.Index;
+
+/// <summary>
+/// Answers searches: embeds the query (text through a pack's text tower, an image through its image tower) and
+/// returns the indexed items nearest by cosine similarity in that pack's space. When no pack is named, every loaded
+/// pack that can embed the query answers and the hits are merged by score; scores from different embedding spaces are
+/// not calibrated against each other, so every hit names the pack whose space produced it.
+/// </summary>
+public sealed class SearchService(MediaStore store, IReadOnlyList<ModelPack> packs, ImageDecoder? decoder = null)
+{
+    readonly ImageDecoder _decoder = decoder ?? new ImageDecoder();
+
+    /// <summary>Runs a search; a bad request yields a response with <c>Error</c> set and no results.</summary>
+    public SearchResponse Search(SearchRequest request)
+    {
+        try
+        {
+            var hasText = !string.IsNullOrWhiteSpace(request.Text);
+            var hasImage = request.Image is not null || request.ImagePath is not null;
+            if (hasText == hasImage) return Fail("give exactly one of a text or an image query");
+            if (request.K is < 1 or > 1000) return Fail($"k must be 1–1000, got {request.K}");
+            var candidates = packs.Where(p => request.Pack is null || p.Name == request.Pack).ToArray();
+            if (candidates.Length == 0) return Fail(request.Pack is null ? "no model pack is loaded" : $"no loaded pack is named '{request.Pack}'");
+
+            var hits = new List<SearchHit>();
+            var image = hasImage ? DecodeQuery(request) : null;
+            var answered = false;
+            foreach (var pack in candidates)
+            {
+                float[]? query = null;
+                if (hasText && pack.Text is not null) query = pack.Text.Encode([request.Text!])[0];
+                if (image is not null && pack.Image is not null) query = new ImagePipeline(pack.Image, _decoder).Embed([image])[0];
+                if (query is null) continue;
+                answered = true;
+                var index = store.Vectors(pack.Key);
+                if (index is null) continue;
+                Func<string, bool>? filter = request.Modality is null ? null : id => store.Find(id)?.Modality == request.Modality;
+                foreach (var h in index.Search(query, request.K, filter))
+                {
+                    var m = store.Find(h.Id);
+                    if (m is not null) hits.Add(new SearchHit(h.Id, m.Path, m.Modality, Math.Round(h.Similarity, 6), pack.Name));
+                }
+            }
+            if (!answered) return Fail($"no loaded pack can embed a {(hasText ? "text" : "image")} query");
+            var merged = hits.GroupBy(h => h.Id).Select(g => g.MaxBy(h => h.Score)!).OrderByDescending(h => h.Score).Take(request.K).ToArray();
+            return new SearchResponse(merged);
+        }
+        catch (MediaRejectedException ex)
+        {
+            return Fail($"query image rejected: {ex.Message}");
+        }
+    }
+
+    RgbImage DecodeQuery(SearchRequest r)
+    {
+        var bytes = r.Image ?? new SourceReader(_decoder.Limits).ReadFile(r.ImagePath!);
+        return _decoder.Decode(bytes, new DecodeOptions { MinShortSide = 224 }).Image;
+    }
+
+    static SearchResponse Fail(string error) => new([], error);
+}

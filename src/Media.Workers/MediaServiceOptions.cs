@@ -1,0 +1,46 @@
+using Media.Detection;
+using Media.Embeddings.Pipeline;
+using Media.Embeddings.Runtime;
+
+namespace Media.Workers;
+
+/// <summary>Which consumers a process runs.</summary>
+[Flags]
+public enum WorkerRoles
+{
+    None = 0,
+    /// <summary>Fetch, hash, decode, embed (<c>MediaSubmitted</c> → <c>MediaEncoded</c>).</summary>
+    Encode = 1,
+    /// <summary>Detect and index (<c>MediaEncoded</c> → <c>MediaProcessed</c>); owns the catalog.</summary>
+    Detect = 2,
+    /// <summary>Answer <c>SearchRequest</c>s.</summary>
+    Query = 4,
+    All = Encode | Detect | Query,
+}
+
+/// <summary>Configuration of the service (section <c>Media</c>; flags override it).</summary>
+public sealed record MediaServiceOptions
+{
+    /// <summary>Catalog folder (<c>--data</c>, <c>MEDIA_DATA</c>, default <c>./data</c>).</summary>
+    public string DataDirectory { get; init; } = "data";
+    /// <summary>Model-pack folders to load.</summary>
+    public IReadOnlyList<string> PackDirectories { get; init; } = [];
+    public SessionSettings Sessions { get; init; } = new();
+    public EncodeSettings Encode { get; init; } = new();
+    /// <summary>Messages per encode batch (MassTransit batch consumer).</summary>
+    public int EncodeBatchSize { get; init; } = 16;
+    /// <summary>How long the encode consumer waits to fill a batch.</summary>
+    public TimeSpan EncodeBatchTimeLimit { get; init; } = TimeSpan.FromMilliseconds(50);
+    /// <summary>Encode batches in flight at once: while one batch waits for inference the next one decodes.</summary>
+    public int EncodeConcurrency { get; init; } = 2;
+    public DetectionPolicy Detection { get; init; } = new();
+    /// <summary>How long detection waits for an earlier item of a submitter before skipping it (see <c>SequenceGate</c>).</summary>
+    public TimeSpan SequenceGapTimeout { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>Items the detect endpoint holds at once (most wait for their turn; processing itself is serial).</summary>
+    public int DetectConcurrency { get; init; } = 256;
+    public WorkerRoles Roles { get; init; } = WorkerRoles.All;
+    /// <summary><c>inmemory</c> (one process) or <c>rabbitmq</c>.</summary>
+    public string Transport { get; init; } = "inmemory";
+    /// <summary>Broker address for <c>rabbitmq</c>, e.g. <c>amqp://guest:guest@127.0.0.1:5672/</c>.</summary>
+    public string? RabbitMqUri { get; init; }
+}

@@ -1,0 +1,61 @@
+using System.Collections.Concurrent;
+using MassTransit;
+using Media.Contracts.V1;
+
+namespace Media.Workers;
+
+/// <summary>
+/// Lets a submitter await the final <see cref="MediaProcessed"/> of each of its submissions. Results for other
+/// correlation ids are ignored; a second result for the same submission (a redelivery) is dropped, so the
+/// submitter sees exactly one result per item.
+/// </summary>
+public sealed class SubmissionTracker
+{
+    readonly ConcurrentDictionary<Guid, TaskCompletionSource<MediaProcessed>> _pending = new();
+
+    /// <summary>Called once per result; raised after the result is recorded.</summary>
+    public event Action<MediaProcessed>? Completed;
+
+    /// <summary>Registers a submission before it is published.</summary>
+    public Task<MediaProcessed> Expect(Guid submissionId) =>
+        _pending.GetOrAdd(submissionId, _ => new TaskCompletionSource<MediaProcessed>(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+
+    internal void Complete(MediaProcessed result)
+    {
+        if (_pending.TryGetValue(result.SubmissionId, out var tcs) && tcs.TrySetResult(result)) Completed?.Invoke(result);
+    }
+
+    /// <summary>The pipeline itself failed on a submission (a consumer fault, not bad input): its waiter fails.</summary>
+    internal void Fail(Guid submissionId, string error)
+    {
+        if (_pending.TryGetValue(submissionId, out var tcs)) tcs.TrySetException(new PipelineFaultException(error));
+    }
+}
+
+/// <summary>A consumer faulted on a submission; the message is in the error queue.</summary>
+public sealed class PipelineFaultException(string message) : Exception(message);
+
+/// <summary>Feeds results, and faults of the pipeline's consumers, into the <see cref="SubmissionTracker"/>.</summary>
+public sealed class SubmissionResultConsumer(SubmissionTracker tracker) :
+    IConsumer<MediaProcessed>, IConsumer<Fault<MediaSubmitted>>, IConsumer<Fault<MediaEncoded>>
+{
+    public Task Consume(ConsumeContext<MediaProcessed> context)
+    {
+        tracker.Complete(context.Message);
+        return Task.CompletedTask;
+    }
+
+    public Task Consume(ConsumeContext<Fault<MediaSubmitted>> context)
+    {
+        tracker.Fail(context.Message.Message.SubmissionId, Describe(context.Message));
+        return Task.CompletedTask;
+    }
+
+    public Task Consume(ConsumeContext<Fault<MediaEncoded>> context)
+    {
+        tracker.Fail(context.Message.Message.SubmissionId, Describe(context.Message));
+        return Task.CompletedTask;
+    }
+
+    static string Describe(Fault fault) => string.Join("; ", fault.Exceptions.Select(e => $"{e.ExceptionType}: {e.Message}"));
+}
