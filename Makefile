@@ -15,9 +15,13 @@ APT_PACKAGES := libturbojpeg0 libspng0 libwebp7 ffmpeg libchromaprint1 python3-o
                 sox espeak-ng rabbitmq-server ca-certificates curl $(if $(shell command -v npm),,nodejs npm)
 HAS_GPU     := $(shell command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && echo yes)
 MEDIA       ?= samples
-DATA        ?= data
+# `make run` on the samples starts from an empty catalog each time; with MEDIA=DIR it keeps ./data.
+DATA        ?= $(if $(filter samples,$(MEDIA)),data/make-run,data)
+# The real CLIP pack when `make models` has fetched it, otherwise the colour fixture.
+PACK        ?= $(if $(wildcard models/clip-vit-b32/vision_model.onnx),models/clip-vit-b32,models/fixtures/color-clip)
+QUERY       ?= a photo of something blue
 
-.PHONY: help setup apt ort restore build test fixtures models bench run clean
+.PHONY: help setup apt ort restore build test fixtures models bench run samples clean
 
 help:
 	@echo "make run [MEDIA=DIR]   ingest a folder (default: sample photos) and run a search"
@@ -86,8 +90,17 @@ bench: build
 	$(DOTNET) run -c Release --project tests/Media.Benchmarks -- --filter '*' $(BENCH_ARGS)
 
 ## ---- the main job --------------------------------------------------------------
-run: build
-	bin/media --version
+samples:
+	tools/make_samples.sh samples
+
+run: build $(if $(filter samples,$(MEDIA)),samples)
+	@$(if $(filter samples,$(MEDIA)),rm -rf $(DATA))
+	@echo "== ingest $(MEDIA) with $(PACK) into $(DATA)"
+	bin/media ingest --data $(DATA) --pack $(PACK) $(MEDIA)
+	@echo "== search: $(QUERY)"
+	bin/media search --data $(DATA) --pack $(PACK) --k 5 --text "$(QUERY)"
+	@echo "== catalog"
+	bin/media stats --data $(DATA)
 
 clean:
 	rm -rf bin TestResults src/*/bin src/*/obj tests/*/bin tests/*/obj

@@ -108,7 +108,7 @@ static class IngestCommand
         foreach (var r in results.OrderBy(r => r.Path, StringComparer.Ordinal))
         {
             var flags = r.Error ?? string.Join("; ", r.Flags.Select(f => $"{f.Kind} of {Path.GetFileName(f.OfPath)} ({f.Method}, {f.Distance}/{f.Threshold})"));
-            table.AddRow(Markup.Escape(r.Status), Markup.Escape(r.Path), Markup.Escape(flags));
+            table.AddRow(Markup.Escape(r.Status), Markup.Escape(Path.GetRelativePath(Environment.CurrentDirectory, r.Path)), Markup.Escape(flags));
         }
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine($"{results.Count(r => r.Status == MediaStatus.Indexed)} indexed, {results.Count(r => r.Status == MediaStatus.Duplicate)} exact duplicates, " +
