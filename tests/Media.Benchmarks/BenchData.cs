@@ -82,21 +82,21 @@ public static class SyntheticClip
         return dir;
     }
 
-    /// <summary>48 distinct photos (1600×1004 and smaller): the shared PDQ set and mirrored re-encodings of it.</summary>
+    /// <summary>96 distinct photos (1600×1004 and smaller): the shared PDQ set and mirrored re-encodings of it.</summary>
     public static string[] Photos()
     {
         var dir = Path.Combine(BenchData.Root, "ingest-photos");
         System.IO.Directory.CreateDirectory(dir);
         var sources = System.IO.Directory.GetFiles(Path.GetFullPath(Path.Combine(BenchData.RepoRoot, "..", "shared", "pdq", "images")), "*.jpg", SearchOption.AllDirectories).Order().ToArray();
         var photos = new List<string>();
-        for (var i = 0; photos.Count < 48; i++)
+        for (var i = 0; photos.Count < 96; i++)
         {
             var src = sources[i % sources.Length];
             var dest = Path.Combine(dir, $"{i:D2}-{Path.GetFileName(src)}");
             if (!File.Exists(dest))
             {
                 if (i < sources.Length) File.Copy(src, dest);
-                else BenchData.Ffmpeg(["-i", src, "-vf", $"hflip,eq=brightness={0.01 * (i % 7)}", "-q:v", "3", dest]);
+                else BenchData.Ffmpeg(["-i", src, "-vf", $"{(i / sources.Length % 2 == 1 ? "hflip" : "vflip")},eq=brightness={0.01 * (i % 7)}", "-q:v", "3", dest]);
             }
             photos.Add(dest);
         }

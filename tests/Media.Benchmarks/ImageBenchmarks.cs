@@ -10,7 +10,7 @@ namespace Media.Benchmarks;
 /// Per image: decode + CLIP preprocessing (224², bicubic, center crop, normalise), PDQ, and the ffmpeg CLI
 /// doing the same decode and shortest-side resize + crop to raw RGB (what a user would otherwise reach for).
 /// </summary>
-[MemoryDiagnoser]
+[MemoryDiagnoser, ShortRunJob]
 public class ImageBenchmarks
 {
     readonly ImageDecoder _decoder = new();

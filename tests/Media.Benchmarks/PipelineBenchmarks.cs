@@ -22,7 +22,7 @@ namespace Media.Benchmarks;
 [SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 1, iterationCount: 3)]
 public class PipelineBenchmarks
 {
-    const int Images = 48;
+    const int Images = 96;
     string[] _photos = [];
     string _pack = "";
     ModelPack? _encoderPack;
@@ -62,7 +62,7 @@ public class PipelineBenchmarks
     public void StartPipeline()
     {
         _data = Path.Combine(BenchData.Root, "ingest-data-" + Guid.NewGuid().ToString("N"));
-        _host = MediaHost.Build(new MediaServiceOptions { DataDirectory = _data, PackDirectories = [_pack], Sessions = new SessionSettings { Device = ExecutionDevice.Cpu } },
+        _host = MediaHost.Build(new MediaServiceOptions { DataDirectory = _data, PackDirectories = [_pack], Sessions = new SessionSettings { Device = ExecutionDevice.Cpu, AllowSpinning = false } },
             NullLoggerFactory.Instance, trackSubmissions: true);
         _host.StartAsync().GetAwaiter().GetResult();
     }

@@ -1,9 +1,7 @@
 using BenchmarkDotNet.Configs;
-using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
 
 // `make bench` runs every benchmark; pass BenchmarkDotNet arguments through BENCH_ARGS (e.g. --filter '*Pdq*').
 var config = DefaultConfig.Instance
-    .AddJob(Job.ShortRun.WithId("short"))
     .WithArtifactsPath(Path.Combine(Media.Benchmarks.BenchData.Root, "results"));
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, config);

@@ -37,7 +37,10 @@ sealed class ServiceOptions
         {
             DataDirectory = DataDirectory(parse),
             PackDirectories = packs,
-            Sessions = CommonOptions.Sessions(parse.GetValue(Device), parse.GetValue(Threads)),
+            Sessions = CommonOptions.Sessions(parse.GetValue(Device), parse.GetValue(Threads)) with
+            {
+                AllowSpinning = config.GetValue("Media:Pipeline:AllowSpinning", false),
+            },
             Encode = new EncodeSettings { ExactPdq = config.GetValue("Media:Pipeline:ExactPdq", false) },
             EncodeBatchSize = config.GetValue("Media:Pipeline:BatchSize", 16),
             EncodeBatchTimeLimit = TimeSpan.FromMilliseconds(config.GetValue("Media:Pipeline:BatchTimeLimitMs", 50)),

@@ -44,4 +44,7 @@ public sealed record SessionSettings
     public ExecutionDevice Device { get; init; } = ExecutionDevice.Auto;
     /// <summary>Intra-op threads per session; 0 lets ONNX Runtime choose (one per physical core).</summary>
     public int IntraOpThreads { get; init; }
+    /// <summary>Let ONNX Runtime's intra-op threads spin between operators (its default). Off, they sleep, leaving the
+    /// cores to decoders running beside inference; the pipeline turns it off.</summary>
+    public bool AllowSpinning { get; init; } = true;
 }
