@@ -16,9 +16,12 @@ export RABBITMQ_FEATURE_FLAGS_FILE=$dir/feature_flags
 export RABBITMQ_ENABLED_PLUGINS_FILE=$dir/enabled_plugins
 export RABBITMQ_PID_FILE=$dir/rabbitmq.pid
 export RABBITMQ_CONFIG_FILES=$dir/conf.d
+export ERL_EPMD_ADDRESS=127.0.0.1
+export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
 as_rabbitmq() { if [ "$(id -u)" = 0 ]; then runuser -u rabbitmq -- env "$@"; else env "$@"; fi; }
 vars=(RABBITMQ_NODENAME RABBITMQ_NODE_IP_ADDRESS RABBITMQ_NODE_PORT RABBITMQ_DIST_PORT RABBITMQ_MNESIA_BASE RABBITMQ_LOG_BASE
-      RABBITMQ_FEATURE_FLAGS_FILE RABBITMQ_ENABLED_PLUGINS_FILE RABBITMQ_PID_FILE RABBITMQ_CONFIG_FILES HOME=/var/lib/rabbitmq)
+      RABBITMQ_FEATURE_FLAGS_FILE RABBITMQ_ENABLED_PLUGINS_FILE RABBITMQ_PID_FILE RABBITMQ_CONFIG_FILES ERL_EPMD_ADDRESS
+      RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS HOME=/var/lib/rabbitmq)
 envs() { for v in "${vars[@]}"; do case $v in *=*) echo "$v";; *) echo "$v=${!v}";; esac; done; }
 case $cmd in
   start)

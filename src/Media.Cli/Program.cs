@@ -10,5 +10,6 @@ var root = new RootCommand("media: multimodal media similarity (CLIP-style embed
     IngestCommand.Create(),
     SearchCommand.Create(),
     StatsCommand.Create(),
+    ServeCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

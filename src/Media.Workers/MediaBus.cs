@@ -32,8 +32,22 @@ public static class MediaBus
                 case "inmemory":
                     x.UsingInMemory((context, cfg) => ConfigureEndpoints(context, cfg, options, trackSubmissions));
                     break;
+                case "rabbitmq":
+                    var broker = RabbitMqAddress.Parse(options.RabbitMqUri ?? "amqp://guest:guest@127.0.0.1:5672/");
+                    x.UsingRabbitMq((context, cfg) =>
+                    {
+                        cfg.Host(broker.Host, broker.Port, broker.VirtualHost, h =>
+                        {
+                            h.Username(broker.Username);
+                            h.Password(broker.Password);
+                            h.PublisherConfirmation = true; // a publish completes only once the broker has it
+                            h.RequestedConnectionTimeout(TimeSpan.FromSeconds(10));
+                        });
+                        ConfigureEndpoints(context, cfg, options, trackSubmissions);
+                    });
+                    break;
                 default:
-                    throw new ArgumentException($"unknown transport '{options.Transport}': expected inmemory");
+                    throw new ArgumentException($"unknown transport '{options.Transport}': expected inmemory or rabbitmq");
             }
         });
         return services;
@@ -42,10 +56,14 @@ public static class MediaBus
     static void ConfigureEndpoints(IBusRegistrationContext context, IBusFactoryConfigurator cfg, MediaServiceOptions options, bool trackSubmissions)
     {
         var roles = options.Roles;
+        // Transient failures (I/O, a busy database, a broker hiccup) are retried with backoff; bad input never
+        // throws (it becomes a rejected result), and what still fails lands in the endpoint's _error queue.
+        void Retry(IReceiveEndpointConfigurator e) => e.UseMessageRetry(r => r.Exponential(5, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(300)));
         if ((roles & WorkerRoles.Encode) != 0)
         {
             cfg.ReceiveEndpoint(EncodeQueue, e =>
             {
+                Retry(e);
                 e.PrefetchCount = options.EncodeBatchSize * (options.EncodeConcurrency + 1);
                 e.ConfigureConsumer<EncodeConsumer>(context, c => c.Options<BatchOptions>(o => o
                     .SetMessageLimit(options.EncodeBatchSize)
@@ -57,6 +75,7 @@ public static class MediaBus
         {
             cfg.ReceiveEndpoint(DetectQueue, e =>
             {
+                Retry(e);
                 // Many messages in hand so that out-of-order arrivals can wait for their turn; processing is serial.
                 e.PrefetchCount = options.DetectConcurrency;
                 e.ConcurrentMessageLimit = options.DetectConcurrency;
@@ -64,8 +83,25 @@ public static class MediaBus
             });
         }
         if ((roles & WorkerRoles.Query) != 0)
-            cfg.ReceiveEndpoint(QueryQueue, e => e.ConfigureConsumer<SearchConsumer>(context));
+            cfg.ReceiveEndpoint(QueryQueue, e =>
+            {
+                e.ConcurrentMessageLimit = Environment.ProcessorCount;
+                e.ConfigureConsumer<SearchConsumer>(context);
+            });
         if (trackSubmissions)
-            cfg.ReceiveEndpoint(new TemporaryEndpointDefinition(), e => e.ConfigureConsumer<SubmissionResultConsumer>(context));
+        {
+            // A durable queue of this submitter's own, so results published while the broker restarts are kept;
+            // RabbitMQ deletes it after an hour unused (x-expires). In memory a temporary endpoint does.
+            if (cfg is IRabbitMqBusFactoryConfigurator rabbit)
+                rabbit.ReceiveEndpoint($"media-results-{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid():N}", e =>
+                {
+                    e.Durable = true;
+                    e.AutoDelete = false;
+                    e.SetQueueArgument("x-expires", (int)TimeSpan.FromHours(1).TotalMilliseconds);
+                    e.ConfigureConsumer<SubmissionResultConsumer>(context);
+                });
+            else
+                cfg.ReceiveEndpoint(new TemporaryEndpointDefinition(), e => e.ConfigureConsumer<SubmissionResultConsumer>(context));
+        }
     }
 }

@@ -10,8 +10,10 @@ using Spectre.Console;
 namespace Media.Cli.Commands;
 
 /// <summary>
-/// <c>media ingest [--data DIR] [--pack DIR]... [--device D] [--json] PATH...</c>: every file (folders recursively)
-/// becomes one <c>MediaSubmitted</c> on the bus; returns when every item has its final result. Exit 0 when every item
+/// <c>media ingest [--data DIR] [--pack DIR]... [--device D] [--transport T] [--json] PATH...</c>: every file (folders
+/// recursively) becomes one <c>MediaSubmitted</c> on the bus; returns when every item has its final result. In memory the
+/// whole pipeline runs in this process; with <c>--transport rabbitmq</c> the <c>media serve</c> workers do the work and this
+/// process waits for the results of its own items (by correlation id). Exit 0 when every item
 /// got a result (rejected ones included), 2 when the service could not start, 3 when the pipeline itself failed.
 /// </summary>
 static class IngestCommand
@@ -30,7 +32,9 @@ static class IngestCommand
             Microsoft.Extensions.Hosting.IHost host;
             try
             {
-                host = MediaHost.Build(service.Build(parse, WorkerRoles.All), logging, trackSubmissions: true);
+                // In one process every role runs here; on a broker the workers (`media serve`) do the work and this process only submits and waits.
+                var roles = service.TransportName(parse) == "inmemory" ? WorkerRoles.All : WorkerRoles.None;
+                host = MediaHost.Build(service.Build(parse, roles), logging, trackSubmissions: true);
             }
             catch (Exception ex) when (ex is ModelPackException or ExecutionProviderException or FormatException or ArgumentException)
             {

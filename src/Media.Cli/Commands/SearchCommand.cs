@@ -35,10 +35,17 @@ static class SearchCommand
             }
             using var logging = CommonOptions.Logging(parse.GetValue(service.LogLevel));
             Microsoft.Extensions.Hosting.IHost host;
+            string? packName = null;
             try
             {
                 var options = service.Build(parse, WorkerRoles.Query);
                 if (options.PackDirectories.Count == 0) { CliOutput.Error("give --pack DIR (the pack the catalog was embedded with)"); return 2; }
+                if (options.Transport != "inmemory")
+                {
+                    // The query role of a `media serve` node embeds and searches; this process only names the pack.
+                    packName = ModelPack.ReadManifest(options.PackDirectories[0]).Name;
+                    options = options with { Roles = WorkerRoles.None, PackDirectories = [] };
+                }
                 host = MediaHost.Build(options, logging, trackSubmissions: false);
             }
             catch (Exception ex) when (ex is ModelPackException or ExecutionProviderException or FormatException or ArgumentException)
@@ -51,7 +58,10 @@ static class SearchCommand
             {
                 await host.StartAsync(cancel);
                 var client = host.Services.GetRequiredService<IRequestClient<SearchRequest>>();
-                var request = new SearchRequest(Text: t, ImagePath: i is null ? null : Path.GetFullPath(i), K: parse.GetValue(k), Modality: parse.GetValue(modality));
+                var request = new SearchRequest(Text: t, K: parse.GetValue(k), Pack: packName, Modality: parse.GetValue(modality),
+                    // Over a broker the query node may be elsewhere: the image travels inline.
+                    ImagePath: i is not null && packName is null ? Path.GetFullPath(i) : null,
+                    Image: i is not null && packName is not null ? File.ReadAllBytes(i) : null);
                 var response = (await client.GetResponse<SearchResponse>(request, cancel)).Message;
                 if (response.Error is not null)
                 {

@@ -14,9 +14,13 @@ sealed class ServiceOptions
     public Option<string?> Device { get; } = CommonOptions.Device();
     public Option<int?> Threads { get; } = CommonOptions.Threads();
     public Option<string?> LogLevel { get; } = CommonOptions.LogLevel();
+    public Option<string?> Transport { get; } = new("--transport") { Description = "inmemory (one process, default) or rabbitmq. Configuration: Media:Bus:Transport" };
+    public Option<string?> RabbitMq { get; } = new("--rabbitmq") { Description = "Broker address amqp://user:pass@host:port/vhost. Configuration: Media:Bus:RabbitMq" };
 
     public void AddTo(Command command)
     {
+        command.Options.Add(Transport);
+        command.Options.Add(RabbitMq);
         command.Options.Add(Data);
         command.Options.Add(Packs);
         command.Options.Add(Device);
@@ -27,6 +31,10 @@ sealed class ServiceOptions
     /// <summary>The catalog folder: <c>--data</c>, else <c>MEDIA_DATA</c>, else <c>Media:Data</c>, else <c>./data</c>.</summary>
     public string DataDirectory(ParseResult parse) =>
         parse.GetValue(Data) ?? Environment.GetEnvironmentVariable("MEDIA_DATA") ?? CommonOptions.Configuration["Media:Data"] ?? "data";
+
+    /// <summary>The transport: <c>--transport</c>, else <c>Media:Bus:Transport</c>, else <c>rabbitmq</c> when <c>--rabbitmq</c> is given, else <c>inmemory</c>.</summary>
+    public string TransportName(ParseResult parse) =>
+        (parse.GetValue(Transport) ?? CommonOptions.Configuration["Media:Bus:Transport"] ?? (parse.GetValue(RabbitMq) is null ? "inmemory" : "rabbitmq")).ToLowerInvariant();
 
     /// <exception cref="FormatException">A bad device.</exception>
     public MediaServiceOptions Build(ParseResult parse, WorkerRoles roles)
@@ -48,8 +56,8 @@ sealed class ServiceOptions
             Detection = config.GetSection("Media:Detection").Get<DetectionPolicy>() ?? new DetectionPolicy(),
             SequenceGapTimeout = TimeSpan.FromSeconds(config.GetValue("Media:Pipeline:SequenceGapTimeoutSeconds", 30)),
             Roles = roles,
-            Transport = config["Media:Bus:Transport"] ?? "inmemory",
-            RabbitMqUri = config["Media:Bus:RabbitMq"],
+            Transport = TransportName(parse),
+            RabbitMqUri = parse.GetValue(RabbitMq) ?? config["Media:Bus:RabbitMq"],
         };
     }
 }

@@ -1,0 +1,65 @@
+using System.CommandLine;
+using Media.Embeddings.Packs;
+using Media.Embeddings.Runtime;
+using Media.Workers;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace Media.Cli.Commands;
+
+/// <summary>
+/// <c>media serve [--data DIR] [--pack DIR]... [--role all|encode|detect|query]... [--transport rabbitmq --rabbitmq URI]</c>:
+/// runs the chosen consumers until stopped; SIGTERM or Ctrl+C drains in-flight work, then exits 0.
+/// Several processes may share the encode role (competing consumers); detect and query share the catalog on one node.
+/// </summary>
+static class ServeCommand
+{
+    public static Command Create()
+    {
+        var service = new ServiceOptions();
+        var roles = new Option<string[]>("--role") { Description = "all, encode, detect or query (repeatable; default all)", AllowMultipleArgumentsPerToken = true };
+        var command = new Command("serve", "Run pipeline workers until stopped") { roles };
+        service.AddTo(command);
+        command.SetAction(async (parse, cancel) =>
+        {
+            var chosen = WorkerRoles.None;
+            foreach (var r in parse.GetValue(roles) is { Length: > 0 } given ? given : ["all"])
+            {
+                if (!Enum.TryParse<WorkerRoles>(r, ignoreCase: true, out var role) || role == WorkerRoles.None)
+                {
+                    CliOutput.Error($"unknown role '{r}': expected all, encode, detect or query");
+                    return 2;
+                }
+                chosen |= role;
+            }
+            using var logging = CommonOptions.Logging(parse.GetValue(service.LogLevel) ?? "information");
+            IHost host;
+            try
+            {
+                var options = service.Build(parse, chosen);
+                if (options.Transport == "inmemory")
+                    CliOutput.Error("warning: --transport inmemory serves only this process; use --transport rabbitmq for separate workers");
+                host = MediaHost.Build(options, logging, trackSubmissions: false);
+            }
+            catch (Exception ex) when (ex is ModelPackException or ExecutionProviderException or FormatException or ArgumentException)
+            {
+                CliOutput.Error(ex.Message);
+                return 2;
+            }
+            var runtime = host.Services.GetRequiredService<MediaRuntime>();
+            try
+            {
+                Console.Error.WriteLine($"media serve: roles {chosen}, transport {runtime.Options.Transport}, packs [{string.Join(", ", runtime.Packs.Select(p => p.Key))}], data {Path.GetFullPath(runtime.Options.DataDirectory)}");
+                await host.RunAsync(cancel); // SIGTERM/SIGINT: stop receiving, finish in-flight messages, then return
+                Console.Error.WriteLine("media serve: drained, exiting");
+                return 0;
+            }
+            finally
+            {
+                host.Dispose();
+                await runtime.DisposeAsync();
+            }
+        });
+        return command;
+    }
+}
