@@ -11,5 +11,6 @@ var root = new RootCommand("media: multimodal media similarity (CLIP-style embed
     SearchCommand.Create(),
     StatsCommand.Create(),
     ServeCommand.Create(),
+    EvaluateCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

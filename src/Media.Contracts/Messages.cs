@@ -92,7 +92,11 @@ public sealed record MediaEncoded(
 /// <param name="OfPath">First path seen for <paramref name="Of"/>.</param>
 /// <param name="Distance">Distance that triggered the flag (Hamming bits for PDQ, cosine distance for embeddings, 0 for SHA-256).</param>
 /// <param name="Threshold">The policy threshold it was compared with.</param>
-public sealed record MediaFlag(string Kind, string Method, string? Of = null, string? OfPath = null, double? Distance = null, double? Threshold = null);
+/// <param name="Score">For <c>anomaly</c>: the k-NN outlier score (mean cosine distance to the k nearest); for <c>concept</c>: the cosine similarity.</param>
+/// <param name="Concept">For <c>concept</c>: the concept's name.</param>
+/// <param name="Action">For <c>concept</c>: the policy's action label (e.g. <c>review</c>, <c>block</c>).</param>
+public sealed record MediaFlag(string Kind, string Method, string? Of = null, string? OfPath = null, double? Distance = null, double? Threshold = null,
+    double? Score = null, string? Concept = null, string? Action = null);
 
 /// <summary>The final result of a submission. Exactly one per <see cref="MediaSubmitted"/>.</summary>
 public sealed record MediaProcessed(
@@ -108,6 +112,12 @@ public sealed record MediaProcessed(
 
 /// <summary>Published when an item is flagged as an exact or near duplicate of indexed media.</summary>
 public sealed record NearDuplicateDetected(Guid SubmissionId, Guid CorrelationId, string MediaId, string Path, MediaFlag Flag);
+
+/// <summary>Published when an item's k-NN outlier score exceeds the calibrated threshold of its space.</summary>
+public sealed record AnomalyDetected(Guid SubmissionId, Guid CorrelationId, string MediaId, string Path, MediaFlag Flag);
+
+/// <summary>Published when an item matches a concept of the moderation policy.</summary>
+public sealed record ConceptMatched(Guid SubmissionId, Guid CorrelationId, string MediaId, string Path, MediaFlag Flag);
 
 /// <summary>Published when an item is rejected (corrupt, unsupported, over a limit).</summary>
 public sealed record MediaRejected(Guid SubmissionId, Guid CorrelationId, string Path, string Reason);

@@ -22,6 +22,8 @@ public sealed record DetectionPolicy
 {
     public ModalityPolicy Image { get; init; } = new();
     public ModalityPolicy Audio { get; init; } = new();
+    /// <summary>k-NN anomaly scoring (semantic packs only unless <c>AllowNonSemantic</c>).</summary>
+    public AnomalyOptions Anomaly { get; init; } = new();
 
     public ModalityPolicy For(string modality) => modality == "audio" ? Audio : Image;
 }

@@ -13,16 +13,18 @@ namespace Media.Detection;
 /// </list>
 /// A flag names the earliest indexed item within the threshold (the original), not merely the nearest, so copies of
 /// copies are reported against their original.
+/// Further rules (<see cref="AnomalyRule"/>, <see cref="ConceptRule"/>) add their flags against the same index state.
 /// The item indexed first is the original; later ones carry the flags. Calls are serialised, and callers admit the
 /// items of a submitter in its order (<see cref="SequenceGate"/>), which makes "first" well defined. A submission seen
 /// before (redelivery) returns its stored result and writes nothing; a rejection from the encode stage is recorded as such.
 /// </summary>
-public sealed class DuplicateDetector(MediaStore store, DetectionPolicy policy)
+public sealed class DuplicateDetector(MediaStore store, DetectionPolicy policy, IReadOnlyList<IFlagRule>? flagRules = null)
 {
     public const string ExactDuplicate = "exact_duplicate";
     public const string NearDuplicate = "near_duplicate";
 
     readonly Lock _gate = new();
+    readonly IReadOnlyList<IFlagRule> extraRules = flagRules ?? [];
 
     public DetectionPolicy Policy => policy;
 
@@ -55,9 +57,10 @@ public sealed class DuplicateDetector(MediaStore store, DetectionPolicy policy)
         if (PdqFlag(item, rules) is { } pdq) flags.Add(pdq);
         foreach (var e in item.Embeddings.Where(e => e.Semantic))
             if (EmbeddingFlag(e, rules) is { } flag) flags.Add(flag);
+        foreach (var rule in extraRules) flags.AddRange(rule.Evaluate(item));
 
         var result = Result(item, MediaStatus.Indexed, flags.ToArray());
-        var record = new MediaRecord(item.Sha256, item.Path, item.Modality, item.Format, item.SizeBytes, item.Width, item.Height, item.Pdq, item.PdqQuality, item.Collection);
+        var record = new MediaRecord(item.Sha256, item.Path, item.Modality, item.Format, item.SizeBytes, item.Width, item.Height, item.Pdq, item.PdqQuality, item.Collection, PdqDihedral: item.PdqDihedral);
         var embeddings = item.Embeddings.Select(e => new StoredEmbedding($"{e.Pack}@{e.Version}", e.Space, e.Semantic, e.Vector)).ToArray();
         if (!store.Add(record, embeddings, flags, item.SubmissionId, result))
             return ProcessLocked(item); // catalogued meanwhile by another node: now an exact duplicate

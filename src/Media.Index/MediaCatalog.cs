@@ -6,9 +6,10 @@ using Microsoft.Data.Sqlite;
 namespace Media.Index;
 
 /// <summary>A catalogued media item. <see cref="Id"/> is the SHA-256 of its bytes.</summary>
+/// <param name="PdqDihedral">The 8 dihedral PDQ hashes (hex), or null.</param>
 public sealed record MediaRecord(
     string Id, string Path, string Modality, string? Format, long SizeBytes, int Width, int Height,
-    string? Pdq, int PdqQuality, string? Collection = null, DateTimeOffset? CreatedAt = null);
+    string? Pdq, int PdqQuality, string? Collection = null, DateTimeOffset? CreatedAt = null, string[]? PdqDihedral = null);
 
 /// <summary>An embedding as stored: pack key (<c>name@version</c>), space and unit vector.</summary>
 public sealed record StoredEmbedding(string PackKey, string Space, bool Semantic, float[] Vector);
@@ -46,7 +47,7 @@ public sealed class MediaCatalog : IDisposable
             PRAGMA foreign_keys = ON;
             CREATE TABLE IF NOT EXISTS media (
               id TEXT PRIMARY KEY, path TEXT NOT NULL, modality TEXT NOT NULL, format TEXT, size_bytes INTEGER NOT NULL,
-              width INTEGER NOT NULL, height INTEGER NOT NULL, pdq BLOB, pdq_quality INTEGER NOT NULL,
+              width INTEGER NOT NULL, height INTEGER NOT NULL, pdq BLOB, pdq_quality INTEGER NOT NULL, pdq_dihedral BLOB,
               collection TEXT, created_at TEXT NOT NULL, seq INTEGER NOT NULL);
             CREATE INDEX IF NOT EXISTS media_seq ON media(seq);
             CREATE TABLE IF NOT EXISTS embeddings (
@@ -76,17 +77,20 @@ public sealed class MediaCatalog : IDisposable
         lock (_gate)
         {
             using var cmd = _db.CreateCommand();
-            cmd.CommandText = "SELECT id, path, modality, format, size_bytes, width, height, pdq, pdq_quality, collection, created_at FROM media WHERE id = $id";
+            cmd.CommandText = $"SELECT {MediaColumns} FROM media WHERE id = $id";
             cmd.Parameters.AddWithValue("$id", id);
             using var r = cmd.ExecuteReader();
             return r.Read() ? ReadMedia(r) : null;
         }
     }
 
+    const string MediaColumns = "id, path, modality, format, size_bytes, width, height, pdq, pdq_quality, collection, created_at, pdq_dihedral";
+
     static MediaRecord ReadMedia(SqliteDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3), r.GetInt64(4), r.GetInt32(5), r.GetInt32(6),
         r.IsDBNull(7) ? null : Convert.ToHexStringLower((byte[])r[7]), r.GetInt32(8), r.IsDBNull(9) ? null : r.GetString(9),
-        DateTimeOffset.Parse(r.GetString(10)));
+        DateTimeOffset.Parse(r.GetString(10)),
+        r.IsDBNull(11) ? null : ((byte[])r[11]).Chunk(32).Select(Convert.ToHexStringLower).ToArray());
 
     /// <summary>
     /// Inserts a media row with its embeddings and flags, and records the submission's result, in one transaction.
@@ -109,8 +113,8 @@ public sealed class MediaCatalog : IDisposable
             {
                 cmd.Transaction = tx;
                 cmd.CommandText = """
-                    INSERT INTO media (id, path, modality, format, size_bytes, width, height, pdq, pdq_quality, collection, created_at, seq)
-                    VALUES ($id, $path, $modality, $format, $size, $w, $h, $pdq, $q, $collection, $now, (SELECT COALESCE(MAX(seq), 0) + 1 FROM media))
+                    INSERT INTO media (id, path, modality, format, size_bytes, width, height, pdq, pdq_quality, pdq_dihedral, collection, created_at, seq)
+                    VALUES ($id, $path, $modality, $format, $size, $w, $h, $pdq, $q, $dih, $collection, $now, (SELECT COALESCE(MAX(seq), 0) + 1 FROM media))
                     """;
                 cmd.Parameters.AddWithValue("$id", media.Id);
                 cmd.Parameters.AddWithValue("$path", media.Path);
@@ -121,6 +125,7 @@ public sealed class MediaCatalog : IDisposable
                 cmd.Parameters.AddWithValue("$h", media.Height);
                 cmd.Parameters.AddWithValue("$pdq", media.Pdq is null ? DBNull.Value : Convert.FromHexString(media.Pdq));
                 cmd.Parameters.AddWithValue("$q", media.PdqQuality);
+                cmd.Parameters.AddWithValue("$dih", media.PdqDihedral is null ? DBNull.Value : Convert.FromHexString(string.Concat(media.PdqDihedral)));
                 cmd.Parameters.AddWithValue("$collection", (object?)media.Collection ?? DBNull.Value);
                 cmd.Parameters.AddWithValue("$now", now);
                 cmd.ExecuteNonQuery();
@@ -206,7 +211,7 @@ public sealed class MediaCatalog : IDisposable
         lock (_gate)
         {
             using var cmd = _db.CreateCommand();
-            cmd.CommandText = "SELECT id, path, modality, format, size_bytes, width, height, pdq, pdq_quality, collection, created_at FROM media ORDER BY seq";
+            cmd.CommandText = $"SELECT {MediaColumns} FROM media ORDER BY seq";
             using var r = cmd.ExecuteReader();
             var list = new List<MediaRecord>();
             while (r.Read()) list.Add(ReadMedia(r));

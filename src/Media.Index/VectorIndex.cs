@@ -38,6 +38,22 @@ public sealed class VectorIndex(int dimension)
         finally { _lock.ExitWriteLock(); }
     }
 
+    /// <summary>A copy of row <paramref name="row"/> and its id (rows are numbered in insertion order).</summary>
+    public (string Id, float[] Vector) Row(int row)
+    {
+        _lock.EnterReadLock();
+        try { return (_ids[row], _matrix.AsSpan(row * Dimension, Dimension).ToArray()); }
+        finally { _lock.ExitReadLock(); }
+    }
+
+    /// <summary>The row of <paramref name="id"/>, or −1.</summary>
+    public int RowOf(string id)
+    {
+        _lock.EnterReadLock();
+        try { return _ids.IndexOf(id); }
+        finally { _lock.ExitReadLock(); }
+    }
+
     /// <summary>The earliest added row whose cosine similarity to <paramref name="query"/> is at least <paramref name="minSimilarity"/>, or null.</summary>
     public VectorHit? FirstWithin(ReadOnlySpan<float> query, float minSimilarity)
     {

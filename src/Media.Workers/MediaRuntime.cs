@@ -24,6 +24,9 @@ public sealed class MediaRuntime : IAsyncDisposable
 
     /// <exception cref="ModelPackException">A pack fails to load.</exception>
     /// <exception cref="ExecutionProviderException">The device cannot engage.</exception>
+    /// <exception cref="FormatException">The concept policy file is invalid.</exception>
+    /// <exception cref="ArgumentException">The concept policy cannot be used with the loaded packs.</exception>
+    /// <exception cref="Media.Codecs.MediaRejectedException">A concept example cannot be decoded.</exception>
     public MediaRuntime(MediaServiceOptions options, ILoggerFactory logging)
     {
         Options = options;
@@ -43,7 +46,13 @@ public sealed class MediaRuntime : IAsyncDisposable
                 var store = Store;
                 Encoder = new EncodeStage(packs, sha => store?.Contains(sha) ?? false, options.Encode with { MaxBatch = options.EncodeBatchSize });
             }
-            if ((roles & WorkerRoles.Detect) != 0) Detector = new DuplicateDetector(Store!, options.Detection);
+            if ((roles & WorkerRoles.Detect) != 0)
+            {
+                var rules = new List<IFlagRule> { new AnomalyRule(Store!, options.Detection.Anomaly with { AllowNonSemantic = options.AllowNonSemantic || options.Detection.Anomaly.AllowNonSemantic }) };
+                if (options.PolicyFile is { } policy)
+                    rules.Add(new ConceptRule(ConceptPolicy.Load(policy), Path.GetDirectoryName(Path.GetFullPath(policy))!, packs, options.AllowNonSemantic));
+                Detector = new DuplicateDetector(Store!, options.Detection, rules);
+            }
             if ((roles & WorkerRoles.Query) != 0) Search = new SearchService(Store!, packs);
         }
         catch

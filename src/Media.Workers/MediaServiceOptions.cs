@@ -34,6 +34,10 @@ public sealed record MediaServiceOptions
     /// <summary>Encode batches in flight at once: while one batch waits for inference the next one decodes.</summary>
     public int EncodeConcurrency { get; init; } = 2;
     public DetectionPolicy Detection { get; init; } = new();
+    /// <summary>Concept policy file (<c>--policy</c>, <c>Media:Policy</c>), or null.</summary>
+    public string? PolicyFile { get; init; }
+    /// <summary>Let anomaly scoring and concept policies use <c>semantic: false</c> packs (tests and demos).</summary>
+    public bool AllowNonSemantic { get; init; }
     /// <summary>How long detection waits for an earlier item of a submitter before skipping it (see <c>SequenceGate</c>).</summary>
     public TimeSpan SequenceGapTimeout { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>Items the detect endpoint holds at once (most wait for their turn; processing itself is serial).</summary>

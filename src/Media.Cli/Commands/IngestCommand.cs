@@ -25,6 +25,7 @@ static class IngestCommand
         var paths = new Argument<string[]>("PATH") { Description = "Files or folders (recursive)", Arity = ArgumentArity.OneOrMore };
         var command = new Command("ingest", "Submit media to the pipeline and wait for duplicate flags") { json, paths };
         service.AddTo(command);
+        service.AddDetectionTo(command);
         command.SetAction(async (parse, cancel) =>
         {
             var files = InputFiles.Expand(parse.GetValue(paths)!).Select(Path.GetFullPath).ToArray();
@@ -36,7 +37,7 @@ static class IngestCommand
                 var roles = service.TransportName(parse) == "inmemory" ? WorkerRoles.All : WorkerRoles.None;
                 host = MediaHost.Build(service.Build(parse, roles), logging, trackSubmissions: true);
             }
-            catch (Exception ex) when (ex is ModelPackException or ExecutionProviderException or FormatException or ArgumentException)
+            catch (Exception ex) when (ex is ModelPackException or ExecutionProviderException or FormatException or ArgumentException or Media.Codecs.MediaRejectedException)
             {
                 CliOutput.Error(ex.Message);
                 return 2;
@@ -111,14 +112,28 @@ static class IngestCommand
         var table = new Table().AddColumns("status", "path", "flags");
         foreach (var r in results.OrderBy(r => r.Path, StringComparer.Ordinal))
         {
-            var flags = r.Error ?? string.Join("; ", r.Flags.Select(f => $"{f.Kind} of {Path.GetFileName(f.OfPath)} ({f.Method}, {f.Distance}/{f.Threshold})"));
+            var flags = r.Error ?? string.Join("; ", r.Flags.Select(f => f.Kind switch
+            {
+                "anomaly" => $"anomaly ({f.Method}, score {f.Score}/{f.Threshold})",
+                "concept" => $"concept {f.Concept} → {f.Action} ({f.Method}, {f.Score}/{f.Threshold})",
+                _ => $"{f.Kind} of {Path.GetFileName(f.OfPath)} ({f.Method}, {f.Distance}/{f.Threshold})",
+            }));
             table.AddRow(Markup.Escape(r.Status), Markup.Escape(Path.GetRelativePath(Environment.CurrentDirectory, r.Path)), Markup.Escape(flags));
         }
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine($"{results.Count(r => r.Status == MediaStatus.Indexed)} indexed, {results.Count(r => r.Status == MediaStatus.Duplicate)} exact duplicates, " +
-                               $"{results.Count(r => r.Flags.Any(f => f.Kind == "near_duplicate"))} near-duplicates, {results.Count(r => r.Status == MediaStatus.Rejected)} rejected");
+                               $"{results.Count(r => r.Flags.Any(f => f.Kind == "near_duplicate"))} near-duplicates, {results.Count(r => r.Flags.Any(f => f.Kind == "anomaly"))} anomalies, " +
+                               $"{results.Count(r => r.Flags.Any(f => f.Kind == "concept"))} concept matches, {results.Count(r => r.Status == MediaStatus.Rejected)} rejected");
         return code;
     }
+
+    /// <summary>A flag in the CLI's JSON: the fields of its kind.</summary>
+    internal static object FlagJson(MediaFlag f) => f.Kind switch
+    {
+        "anomaly" => new { kind = f.Kind, score = f.Score, threshold = f.Threshold, method = f.Method },
+        "concept" => new { kind = f.Kind, concept = f.Concept, action = f.Action, score = f.Score, threshold = f.Threshold, method = f.Method },
+        _ => (object)new { kind = f.Kind, of = f.Of, ofPath = f.OfPath, method = f.Method, distance = f.Distance, threshold = f.Threshold },
+    };
 
     internal static object ToJson(MediaProcessed r) => new
     {
@@ -126,7 +141,7 @@ static class IngestCommand
         path = r.Path,
         modality = r.Modality,
         status = r.Status,
-        flags = r.Flags.Select(f => new { kind = f.Kind, of = f.Of, ofPath = f.OfPath, method = f.Method, distance = f.Distance, threshold = f.Threshold }),
+        flags = r.Flags.Select(FlagJson),
         error = r.Error,
     };
 }

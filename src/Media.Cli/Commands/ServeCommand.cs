@@ -20,6 +20,7 @@ static class ServeCommand
         var roles = new Option<string[]>("--role") { Description = "all, encode, detect or query (repeatable; default all)", AllowMultipleArgumentsPerToken = true };
         var command = new Command("serve", "Run pipeline workers until stopped") { roles };
         service.AddTo(command);
+        service.AddDetectionTo(command);
         command.SetAction(async (parse, cancel) =>
         {
             var chosen = WorkerRoles.None;
@@ -41,7 +42,7 @@ static class ServeCommand
                     CliOutput.Error("warning: --transport inmemory serves only this process; use --transport rabbitmq for separate workers");
                 host = MediaHost.Build(options, logging, trackSubmissions: false);
             }
-            catch (Exception ex) when (ex is ModelPackException or ExecutionProviderException or FormatException or ArgumentException)
+            catch (Exception ex) when (ex is ModelPackException or ExecutionProviderException or FormatException or ArgumentException or Media.Codecs.MediaRejectedException)
             {
                 CliOutput.Error(ex.Message);
                 return 2;

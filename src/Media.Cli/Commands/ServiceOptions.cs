@@ -16,6 +16,15 @@ sealed class ServiceOptions
     public Option<string?> LogLevel { get; } = CommonOptions.LogLevel();
     public Option<string?> Transport { get; } = new("--transport") { Description = "inmemory (one process, default) or rabbitmq. Configuration: Media:Bus:Transport" };
     public Option<string?> RabbitMq { get; } = new("--rabbitmq") { Description = "Broker address amqp://user:pass@host:port/vhost. Configuration: Media:Bus:RabbitMq" };
+    public Option<string?> Policy { get; } = new("--policy") { Description = "Concept policy file (JSON). Configuration: Media:Policy" };
+    public Option<bool> AllowNonSemantic { get; } = new("--allow-nonsemantic") { Description = "Let anomaly scoring and concept policies use semantic:false packs (tests and demos)" };
+
+    /// <summary>Adds <c>--policy</c> and <c>--allow-nonsemantic</c> (commands that run detection).</summary>
+    public void AddDetectionTo(Command command)
+    {
+        command.Options.Add(Policy);
+        command.Options.Add(AllowNonSemantic);
+    }
 
     public void AddTo(Command command)
     {
@@ -54,6 +63,8 @@ sealed class ServiceOptions
             EncodeBatchTimeLimit = TimeSpan.FromMilliseconds(config.GetValue("Media:Pipeline:BatchTimeLimitMs", 50)),
             EncodeConcurrency = config.GetValue("Media:Pipeline:EncodeConcurrency", 2),
             Detection = config.GetSection("Media:Detection").Get<DetectionPolicy>() ?? new DetectionPolicy(),
+            PolicyFile = parse.GetValue(Policy) ?? config["Media:Policy"],
+            AllowNonSemantic = parse.GetValue(AllowNonSemantic),
             SequenceGapTimeout = TimeSpan.FromSeconds(config.GetValue("Media:Pipeline:SequenceGapTimeoutSeconds", 30)),
             Roles = roles,
             Transport = TransportName(parse),
