@@ -61,10 +61,22 @@ public sealed record MediaSubmitted(
 public sealed record PackEmbedding(string Pack, string Version, string Space, bool Semantic, float[] Vector);
 
 /// <summary>An item after the encode stage: hashes and embeddings ready for detection and indexing, or the reason it was rejected.</summary>
+/// <param name="SubmissionId">The submission it answers.</param>
+/// <param name="CorrelationId">The submitter's correlation id.</param>
+/// <param name="Path">Where the bytes came from (<see cref="MediaSource.Describe"/>).</param>
 /// <param name="Sha256">SHA-256 of the bytes, 64 hex digits (also the media id).</param>
 /// <param name="AlreadyIndexed">True when these exact bytes were already in the catalog, so nothing was encoded.</param>
+/// <param name="Modality">Modality of the media.</param>
+/// <param name="Format">Sniffed container format, e.g. <c>jpeg</c>.</param>
+/// <param name="SizeBytes">Encoded size, bytes.</param>
+/// <param name="Width">Width after EXIF orientation, pixels.</param>
+/// <param name="Height">Height after EXIF orientation, pixels.</param>
 /// <param name="Pdq">PDQ hash (64 hex digits) or null.</param>
+/// <param name="PdqQuality">PDQ quality, 0–100.</param>
 /// <param name="PdqDihedral">The 8 dihedral PDQ hashes (original, rot90, rot180, rot270, flipX, flipY, flip+1, flip−1).</param>
+/// <param name="Embeddings">One embedding per pack.</param>
+/// <param name="Collection">The submission's collection tag.</param>
+/// <param name="Sequence">The submission's sequence number.</param>
 /// <param name="Error">Set when the encode stage rejected the item (corrupt, unsupported, over a limit); hashes and embeddings are then empty.</param>
 public sealed record MediaEncoded(
     Guid SubmissionId,
@@ -123,6 +135,9 @@ public sealed record ConceptMatched(Guid SubmissionId, Guid CorrelationId, strin
 public sealed record MediaRejected(Guid SubmissionId, Guid CorrelationId, string Path, string Reason);
 
 /// <summary>A search: by text or by image (path or inline bytes), answered with <see cref="SearchResponse"/>.</summary>
+/// <param name="Text">Text query.</param>
+/// <param name="ImagePath">Image query as a path readable by the query node.</param>
+/// <param name="Image">Image query as bytes.</param>
 /// <param name="K">Results wanted, 1–1000.</param>
 /// <param name="Pack">Pack name to search with, or null for every pack that can embed the query.</param>
 /// <param name="Modality">Only return media of this modality, or null for all.</param>

@@ -1,3 +1,5 @@
+using MassTransit;
+using Media.Contracts.V1;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -19,5 +21,39 @@ public static class MediaHost
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
         builder.Services.AddMediaBus(options, trackSubmissions);
         return builder.Build();
+    }
+
+    /// <summary>Stops the host (draining in-flight messages), disposes it and the runtime it loaded.</summary>
+    public static async Task StopAndDisposeAsync(IHost host)
+    {
+        var runtime = host.Services.GetRequiredService<MediaRuntime>();
+        try
+        {
+            await host.StopAsync(CancellationToken.None);
+        }
+        finally
+        {
+            host.Dispose();
+            await runtime.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// Publishes one <see cref="MediaSubmitted"/> per file (one correlation id, sequence numbers in file order) and
+    /// returns, in file order, the tasks that complete with each item's result.
+    /// </summary>
+    public static async Task<Task<MediaProcessed>[]> SubmitFilesAsync(IHost host, IReadOnlyList<string> files, CancellationToken cancel = default)
+    {
+        var tracker = host.Services.GetRequiredService<SubmissionTracker>();
+        var bus = host.Services.GetRequiredService<IBus>();
+        var correlation = NewId.NextGuid();
+        var waiters = new Task<MediaProcessed>[files.Count];
+        for (var i = 0; i < files.Count; i++)
+        {
+            var submission = new MediaSubmitted(NewId.NextGuid(), correlation, new MediaSource(Path: files[i]), Sequence: i);
+            waiters[i] = tracker.Expect(submission.SubmissionId);
+            await bus.Publish(submission, cancel);
+        }
+        return waiters;
     }
 }

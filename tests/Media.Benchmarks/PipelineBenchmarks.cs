@@ -70,28 +70,15 @@ public class PipelineBenchmarks
     [Benchmark(OperationsPerInvoke = Images, Description = "ingest: embedded pipeline end to end")]
     public int Ingest()
     {
-        var tracker = _host!.Services.GetRequiredService<SubmissionTracker>();
-        var bus = _host.Services.GetRequiredService<IBus>();
-        var correlation = Guid.NewGuid();
-        var waits = new Task<MediaProcessed>[Images];
-        for (var i = 0; i < Images; i++)
-        {
-            var s = new MediaSubmitted(Guid.NewGuid(), correlation, new MediaSource(Path: _photos[i]), Sequence: i);
-            waits[i] = tracker.Expect(s.SubmissionId);
-            bus.Publish(s).GetAwaiter().GetResult();
-        }
-        var results = Task.WhenAll(waits).GetAwaiter().GetResult();
-        if (results.Any(r => r.Status == MediaStatus.Rejected)) throw new InvalidOperationException("a bench photo was rejected");
+        var results = Task.WhenAll(MediaHost.SubmitFilesAsync(_host!, _photos).GetAwaiter().GetResult()).GetAwaiter().GetResult();
+        if (results.Any(r => r.Status == MediaStatus.Rejected)) throw new InvalidOperationException("a bench image was rejected");
         return results.Length;
     }
 
     [IterationCleanup(Target = nameof(Ingest))]
     public void StopPipeline()
     {
-        var runtime = _host!.Services.GetRequiredService<MediaRuntime>();
-        _host.StopAsync().GetAwaiter().GetResult();
-        _host.Dispose();
-        runtime.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        MediaHost.StopAndDisposeAsync(_host!).GetAwaiter().GetResult();
         Directory.Delete(_data, recursive: true);
     }
 }

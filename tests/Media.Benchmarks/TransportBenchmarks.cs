@@ -76,26 +76,15 @@ public class TransportBenchmarks
     [Benchmark(OperationsPerInvoke = Items, Description = "ingest small images end to end")]
     public int Ingest()
     {
-        var tracker = _host!.Services.GetRequiredService<SubmissionTracker>();
-        var bus = _host.Services.GetRequiredService<IBus>();
-        var correlation = Guid.NewGuid();
-        var waits = new Task<MediaProcessed>[Items];
-        for (var i = 0; i < Items; i++)
-        {
-            var s = new MediaSubmitted(Guid.NewGuid(), correlation, new MediaSource(Path: _images[i]), Sequence: i);
-            waits[i] = tracker.Expect(s.SubmissionId);
-            bus.Publish(s).GetAwaiter().GetResult();
-        }
-        return Task.WhenAll(waits).GetAwaiter().GetResult().Length;
+        var results = Task.WhenAll(MediaHost.SubmitFilesAsync(_host!, _images).GetAwaiter().GetResult()).GetAwaiter().GetResult();
+        if (results.Any(r => r.Status == MediaStatus.Rejected)) throw new InvalidOperationException("a bench image was rejected");
+        return results.Length;
     }
 
     [IterationCleanup]
     public void Stop()
     {
-        var runtime = _host!.Services.GetRequiredService<MediaRuntime>();
-        _host.StopAsync().GetAwaiter().GetResult();
-        _host.Dispose();
-        runtime.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        MediaHost.StopAndDisposeAsync(_host!).GetAwaiter().GetResult();
         Directory.Delete(_data, recursive: true);
     }
 }

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using MassTransit;
 using Media.Contracts.V1;
 using Media.Embeddings.Packs;
 using Media.Embeddings.Runtime;
@@ -42,46 +41,26 @@ static class IngestCommand
                 CliOutput.Error(ex.Message);
                 return 2;
             }
-            var runtime = host.Services.GetRequiredService<MediaRuntime>();
             try
             {
                 await host.StartAsync(cancel);
                 var tracker = host.Services.GetRequiredService<SubmissionTracker>();
-                var bus = host.Services.GetRequiredService<IBus>();
-                var asJson = parse.GetValue(json);
-                return asJson
-                    ? await RunJson(files, bus, tracker, cancel)
-                    : await RunInteractive(files, bus, tracker, cancel);
+                return parse.GetValue(json)
+                    ? await RunJson(files, host, tracker, cancel)
+                    : await RunInteractive(files, host, tracker, cancel);
             }
             finally
             {
-                await host.StopAsync(CancellationToken.None);
-                host.Dispose();
-                await runtime.DisposeAsync();
+                await MediaHost.StopAndDisposeAsync(host);
             }
         });
         return command;
     }
 
-    /// <summary>Publishes one submission per file; returns the waiters in file order.</summary>
-    static async Task<Task<MediaProcessed>[]> Submit(string[] files, IBus bus, SubmissionTracker tracker, CancellationToken cancel)
-    {
-        var correlation = NewId.NextGuid();
-        var waiters = new Task<MediaProcessed>[files.Length];
-        for (var i = 0; i < files.Length; i++)
-        {
-            var submission = new MediaSubmitted(NewId.NextGuid(), correlation, new MediaSource(Path: files[i]), Sequence: i);
-            waiters[i] = tracker.Expect(submission.SubmissionId);
-            await bus.Publish(submission, cancel);
-        }
-        return waiters;
-    }
-
-    static async Task<int> RunJson(string[] files, IBus bus, SubmissionTracker tracker, CancellationToken cancel)
+    static async Task<int> RunJson(string[] files, Microsoft.Extensions.Hosting.IHost host, SubmissionTracker tracker, CancellationToken cancel)
     {
         tracker.Completed += r => CliOutput.Line(ToJson(r));
-        var waiters = await Submit(files, bus, tracker, cancel);
-        return await Finish(waiters);
+        return await Finish(await MediaHost.SubmitFilesAsync(host, files, cancel));
     }
 
     static async Task<int> Finish(Task<MediaProcessed>[] waiters)
@@ -98,7 +77,7 @@ static class IngestCommand
         }
     }
 
-    static async Task<int> RunInteractive(string[] files, IBus bus, SubmissionTracker tracker, CancellationToken cancel)
+    static async Task<int> RunInteractive(string[] files, Microsoft.Extensions.Hosting.IHost host, SubmissionTracker tracker, CancellationToken cancel)
     {
         var results = new List<MediaProcessed>();
         var code = 0;
@@ -107,7 +86,7 @@ static class IngestCommand
             {
                 var task = ctx.AddTask($"ingesting {files.Length} files", maxValue: Math.Max(1, files.Length));
                 tracker.Completed += r => { lock (results) results.Add(r); task.Increment(1); };
-                code = await Finish(await Submit(files, bus, tracker, cancel));
+                code = await Finish(await MediaHost.SubmitFilesAsync(host, files, cancel));
             });
         var table = new Table().AddColumns("status", "path", "flags");
         foreach (var r in results.OrderBy(r => r.Path, StringComparer.Ordinal))

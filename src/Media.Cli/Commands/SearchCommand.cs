@@ -53,7 +53,6 @@ static class SearchCommand
                 CliOutput.Error(ex.Message);
                 return 2;
             }
-            var runtime = host.Services.GetRequiredService<MediaRuntime>();
             try
             {
                 await host.StartAsync(cancel);
@@ -81,9 +80,7 @@ static class SearchCommand
             }
             finally
             {
-                await host.StopAsync(CancellationToken.None);
-                host.Dispose();
-                await runtime.DisposeAsync();
+                await MediaHost.StopAndDisposeAsync(host);
             }
         });
         return command;

@@ -47,19 +47,20 @@ static class ServeCommand
                 CliOutput.Error(ex.Message);
                 return 2;
             }
-            var runtime = host.Services.GetRequiredService<MediaRuntime>();
             try
             {
+                var runtime = host.Services.GetRequiredService<MediaRuntime>();
                 Console.Error.WriteLine($"media serve: roles {chosen}, transport {runtime.Options.Transport}, packs [{string.Join(", ", runtime.Packs.Select(p => p.Key))}], data {Path.GetFullPath(runtime.Options.DataDirectory)}");
-                await host.RunAsync(cancel); // SIGTERM/SIGINT: stop receiving, finish in-flight messages, then return
-                Console.Error.WriteLine("media serve: drained, exiting");
-                return 0;
+                await host.StartAsync(cancel);
+                await host.WaitForShutdownAsync(CancellationToken.None); // SIGTERM/SIGINT
+                Console.Error.WriteLine("media serve: draining in-flight messages");
             }
             finally
             {
-                host.Dispose();
-                await runtime.DisposeAsync();
+                await MediaHost.StopAndDisposeAsync(host); // stop receiving, finish in-flight messages
             }
+            Console.Error.WriteLine("media serve: drained, exiting");
+            return 0;
         });
         return command;
     }
