@@ -14,6 +14,14 @@ color-clip: a tiny CLIP-style dual encoder with hand-set weights whose space mea
   Its tokenizer is CLIP's byte-level BPE with a small vocabulary of its own (vocab.json, merges.txt
   in CLIP's Hugging Face format): the 512 byte symbols, merges that build each colour word, and the
   start/end tokens.  semantic: false -- for tests and demos only.
+
+tone-clap: the same idea for audio, CLAP-style (transformers.js CLAP tensor names).
+  * audio tower  input_features float32 [B,1,1001,64] (log-mel dB, ClapFeatureExtractor settings) -> audio_embeds [B,8]
+      mean log-mel over time, relative to its loudest bin, in units of 20 dB (floored at -4); the loudest level in a
+      low (< 400 Hz), mid (400-2500 Hz) and high (> 2500 Hz) band, and the mean level over all bins (flatness: noise
+      is loud everywhere); softmax over [3*low, 3*mid, 3*high, 4*(flat + 1)] = weights of low, mid, high, noise.
+  * text tower   as color-clip, with words for the four prototypes.
+  semantic: false.
 """
 import hashlib
 import json
@@ -28,7 +36,6 @@ OPSET = 13
 CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
 CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
 DIM = 16
-NO_COLOUR_AXIS = DIM - 1
 
 # name -> RGB in [0,1]
 PROTOTYPES = [
@@ -147,13 +154,14 @@ def image_tower(path):
     save(graph, path)
 
 
-def text_tower(path, vocab):
-    table = np.zeros((len(vocab), DIM), dtype=np.float32)
-    axis = {name: i for i, (name, _) in enumerate(PROTOTYPES)}
-    for word in list(axis) + list(SYNONYMS):
-        table[vocab[word + "</w>"], axis[SYNONYMS.get(word, word)]] = 1.0
-    bias = np.zeros((1, DIM), dtype=np.float32)
-    bias[0, NO_COLOUR_AXIS] = 1e-3
+def text_tower(path, vocab, word_axes, dim):
+    """Colour (or sound) words map to their prototype's axis, every other token to zero; a small constant on the
+    last axis keeps text without such words orthogonal to every media embedding."""
+    table = np.zeros((len(vocab), dim), dtype=np.float32)
+    for word, axis in word_axes.items():
+        table[vocab[word + "</w>"], axis] = 1.0
+    bias = np.zeros((1, dim), dtype=np.float32)
+    bias[0, dim - 1] = 1e-3
     inits = [
         numpy_helper.from_array(table, "token_embedding"),
         numpy_helper.from_array(np.array([1], np.int64), "axis1"),
@@ -168,7 +176,7 @@ def text_tower(path, vocab):
     graph = helper.make_graph(
         nodes, "color_clip_text",
         [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch_size", "sequence_length"])],
-        [helper.make_tensor_value_info("text_embeds", TensorProto.FLOAT, ["batch_size", DIM])],
+        [helper.make_tensor_value_info("text_embeds", TensorProto.FLOAT, ["batch_size", dim])],
         inits)
     save(graph, path)
 
@@ -186,22 +194,47 @@ def sha256(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 
-def color_clip(out):
-    os.makedirs(out, exist_ok=True)
-    words = [name for name, _ in PROTOTYPES] + list(SYNONYMS)
+def write_tokenizer(out, words):
     vocab, merges = build_vocab(words)
     ranks = {pair: i for i, pair in enumerate(merges)}
-    for w in words:  # every colour word must come out of BPE as one token
+    for w in words:  # every prototype word must come out of BPE as one token
         assert bpe(w, ranks) == [w + "</w>"], (w, bpe(w, ranks))
     with open(os.path.join(out, "vocab.json"), "w", encoding="utf-8") as f:
         json.dump(vocab, f, ensure_ascii=False)
     with open(os.path.join(out, "merges.txt"), "w", encoding="utf-8") as f:
         f.write("#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in merges))
-    image_tower(os.path.join(out, "vision_model.onnx"))
-    text_tower(os.path.join(out, "text_model.onnx"), vocab)
+    return vocab
 
-    def file(name):
-        return {"file": name, "sha256": sha256(os.path.join(out, name))}
+
+def pack_file(out, name):
+    return {"file": name, "sha256": sha256(os.path.join(out, name))}
+
+
+def text_section(out, vocab):
+    return {
+        "model": pack_file(out, "text_model.onnx"),
+        "input": "input_ids",
+        "output": "text_embeds",
+        "tokenizer": {"type": "clip-bpe", "vocab": pack_file(out, "vocab.json"), "merges": pack_file(out, "merges.txt"),
+                      "contextLength": 77, "padId": vocab["<|endoftext|>"]},
+    }
+
+
+def write_pack(out, pack):
+    with open(os.path.join(out, "pack.json"), "w") as f:
+        json.dump(pack, f, indent=2)
+        f.write("\n")
+    print(f"wrote {out}")
+
+
+def color_clip(out):
+    os.makedirs(out, exist_ok=True)
+    words = [name for name, _ in PROTOTYPES] + list(SYNONYMS)
+    vocab = write_tokenizer(out, words)
+    axis = {name: i for i, (name, _) in enumerate(PROTOTYPES)}
+    image_tower(os.path.join(out, "vision_model.onnx"))
+    text_tower(os.path.join(out, "text_model.onnx"), vocab, {w: axis[SYNONYMS.get(w, w)] for w in words}, DIM)
+    file = lambda name: pack_file(out, name)
 
     pack = {
         "name": "color-clip",
@@ -218,20 +251,106 @@ def color_clip(out):
             "preprocess": {"size": 224, "cropSize": 224, "resize": "shortest_edge", "resample": "bicubic",
                            "mean": CLIP_MEAN, "std": CLIP_STD},
         },
-        "text": {
-            "model": file("text_model.onnx"),
-            "input": "input_ids",
-            "output": "text_embeds",
-            "tokenizer": {"type": "clip-bpe", "vocab": file("vocab.json"), "merges": file("merges.txt"),
-                          "contextLength": 77, "padId": vocab["<|endoftext|>"]},
-        },
+        "text": text_section(out, vocab),
     }
-    with open(os.path.join(out, "pack.json"), "w") as f:
-        json.dump(pack, f, indent=2)
-        f.write("\n")
-    print(f"wrote {out}")
+    write_pack(out, pack)
+
+
+# ---- tone-clap -------------------------------------------------------------------------------
+SOUND_WORDS = {
+    "low": 0, "bass": 0, "deep": 0, "rumble": 0, "hum": 0,
+    "mid": 1, "voice": 1, "speech": 1, "talking": 1, "spoken": 1, "words": 1,
+    "high": 2, "whistle": 2, "treble": 2, "shrill": 2, "beep": 2,
+    "noise": 3, "hiss": 3, "static": 3, "rain": 3,
+}
+AUDIO_DIM = 8
+MELS, FRAMES = 64, 1001
+
+
+def slaney_mel_centres(mels=MELS, fmin=50.0, fmax=14000.0):
+    def hz_to_mel(f):
+        return 3 * f / 200 if f < 1000 else 15 + np.log(f / 1000) * 27 / np.log(6.4)
+
+    def mel_to_hz(m):
+        return 200 * m / 3 if m < 15 else 1000 * np.exp(np.log(6.4) * (m - 15) / 27)
+
+    edges = np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), mels + 2)
+    return np.array([mel_to_hz(m) for m in edges[1:-1]])
+
+
+def audio_tower(path):
+    centres = slaney_mel_centres()
+    bands = [(0, 400), (400, 2500), (2500, 1e9)]
+    masks = [np.where((centres >= lo) & (centres < hi), 0.0, -1000.0).astype(np.float32).reshape(1, MELS) for lo, hi in bands]
+    project = np.zeros((4, AUDIO_DIM), dtype=np.float32)
+    project[np.arange(4), np.arange(4)] = 1.0
+    inits = [
+        numpy_helper.from_array(np.array([0, MELS], np.int64), "flat_shape"),
+        numpy_helper.from_array(np.array(20.0, np.float32), "db_unit"),
+        numpy_helper.from_array(np.array(-4.0, np.float32), "floor"),
+        numpy_helper.from_array(np.array(3.0, np.float32), "band_gain"),
+        numpy_helper.from_array(np.array(4.0, np.float32), "noise_gain"),
+        numpy_helper.from_array(np.array(1.0, np.float32), "one"),
+        numpy_helper.from_array(project, "project"),
+    ] + [numpy_helper.from_array(m, f"mask_{i}") for i, m in enumerate(masks)]
+    nodes = [
+        helper.make_node("ReduceMean", ["input_features"], ["time_mean"], axes=[1, 2], keepdims=0),   # [B,64] dB
+        helper.make_node("ReduceMax", ["time_mean"], ["peak"], axes=[1], keepdims=1),               # [B,1]
+        helper.make_node("Sub", ["time_mean", "peak"], ["rel_db"]),
+        helper.make_node("Div", ["rel_db", "db_unit"], ["rel_raw"]),
+        helper.make_node("Max", ["rel_raw", "floor"], ["rel"]),                                     # [B,64] in [-4, 0]
+        helper.make_node("ReduceMean", ["rel"], ["flat"], axes=[1], keepdims=1),                    # [B,1]
+        helper.make_node("Add", ["flat", "one"], ["flat1"]),
+        helper.make_node("Mul", ["flat1", "noise_gain"], ["noise_logit"]),
+    ]
+    band_logits = []
+    for i in range(3):
+        nodes += [
+            helper.make_node("Add", ["rel", f"mask_{i}"], [f"masked_{i}"]),
+            helper.make_node("ReduceMax", [f"masked_{i}"], [f"band_{i}"], axes=[1], keepdims=1),
+            helper.make_node("Mul", [f"band_{i}", "band_gain"], [f"logit_{i}"]),
+        ]
+        band_logits.append(f"logit_{i}")
+    nodes += [
+        helper.make_node("Concat", band_logits + ["noise_logit"], ["logits"], axis=1),              # [B,4]
+        helper.make_node("Softmax", ["logits"], ["weights"], axis=-1),
+        helper.make_node("MatMul", ["weights", "project"], ["raw"]),
+        helper.make_node("LpNormalization", ["raw"], ["audio_embeds"], axis=-1, p=2),
+    ]
+    graph = helper.make_graph(
+        nodes, "tone_clap_audio",
+        [helper.make_tensor_value_info("input_features", TensorProto.FLOAT, ["batch_size", 1, FRAMES, MELS])],
+        [helper.make_tensor_value_info("audio_embeds", TensorProto.FLOAT, ["batch_size", AUDIO_DIM])],
+        inits)
+    save(graph, path)
+
+
+def tone_clap(out):
+    os.makedirs(out, exist_ok=True)
+    vocab = write_tokenizer(out, list(SOUND_WORDS))
+    audio_tower(os.path.join(out, "audio_model.onnx"))
+    text_tower(os.path.join(out, "text_model.onnx"), vocab, SOUND_WORDS, AUDIO_DIM)
+    write_pack(out, {
+        "name": "tone-clap",
+        "version": "1.0.0",
+        "space": "fixture-tone-v1",
+        "dimension": AUDIO_DIM,
+        "semantic": False,
+        "description": "Fixture: hand-set spectral prototypes (low, mid, high, noise) shared by an audio and a text tower "
+                       "(tools/make_fixture_packs.py). Not a real model; for tests and demos.",
+        "audio": {
+            "model": pack_file(out, "audio_model.onnx"),
+            "input": "input_features",
+            "output": "audio_embeds",
+            "preprocess": {"sampleRate": 48000, "clipSeconds": 10, "nFft": 1024, "hop": 480, "window": "hann", "melBins": MELS,
+                           "fMin": 50, "fMax": 14000, "melScale": "slaney", "melNorm": "slaney", "powerToDb": True,
+                           "padding": "repeatpad", "truncation": "windows"},
+        },
+        "text": text_section(out, vocab),
+    })
 
 
 if __name__ == "__main__":
     root = sys.argv[1] if len(sys.argv) > 1 else "models/fixtures"
     color_clip(os.path.join(root, "color-clip"))
+    tone_clap(os.path.join(root, "tone-clap"))

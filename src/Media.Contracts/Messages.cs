@@ -77,6 +77,8 @@ public sealed record PackEmbedding(string Pack, string Version, string Space, bo
 /// <param name="Embeddings">One embedding per pack.</param>
 /// <param name="Collection">The submission's collection tag.</param>
 /// <param name="Sequence">The submission's sequence number.</param>
+/// <param name="DurationSeconds">Audio length, seconds (audio only).</param>
+/// <param name="Chromaprint">Raw Chromaprint fingerprint, one 32-bit item per ≈ 0.124 s (audio only).</param>
 /// <param name="Error">Set when the encode stage rejected the item (corrupt, unsupported, over a limit); hashes and embeddings are then empty.</param>
 public sealed record MediaEncoded(
     Guid SubmissionId,
@@ -95,7 +97,9 @@ public sealed record MediaEncoded(
     PackEmbedding[] Embeddings,
     string? Collection = null,
     long? Sequence = null,
-    string? Error = null);
+    string? Error = null,
+    double? DurationSeconds = null,
+    uint[]? Chromaprint = null);
 
 /// <summary>A detection result attached to an item.</summary>
 /// <param name="Kind"><c>exact_duplicate</c>, <c>near_duplicate</c>, <c>anomaly</c> or <c>concept</c>.</param>
@@ -134,14 +138,17 @@ public sealed record ConceptMatched(Guid SubmissionId, Guid CorrelationId, strin
 /// <summary>Published when an item is rejected (corrupt, unsupported, over a limit).</summary>
 public sealed record MediaRejected(Guid SubmissionId, Guid CorrelationId, string Path, string Reason);
 
-/// <summary>A search: by text or by image (path or inline bytes), answered with <see cref="SearchResponse"/>.</summary>
+/// <summary>A search: by text, by image or by audio (path or inline bytes), answered with <see cref="SearchResponse"/>.</summary>
 /// <param name="Text">Text query.</param>
 /// <param name="ImagePath">Image query as a path readable by the query node.</param>
 /// <param name="Image">Image query as bytes.</param>
+/// <param name="AudioPath">Audio query as a path readable by the query node.</param>
+/// <param name="Audio">Audio query as bytes.</param>
 /// <param name="K">Results wanted, 1–1000.</param>
 /// <param name="Pack">Pack name to search with, or null for every pack that can embed the query.</param>
 /// <param name="Modality">Only return media of this modality, or null for all.</param>
-public sealed record SearchRequest(string? Text = null, string? ImagePath = null, byte[]? Image = null, int K = 10, string? Pack = null, string? Modality = null);
+public sealed record SearchRequest(string? Text = null, string? ImagePath = null, byte[]? Image = null, int K = 10, string? Pack = null, string? Modality = null,
+    string? AudioPath = null, byte[]? Audio = null);
 
 /// <summary>One search hit; <paramref name="Score"/> is cosine similarity in [−1, 1].</summary>
 public sealed record SearchHit(string Id, string Path, string Modality, double Score, string Pack);

@@ -9,6 +9,7 @@ namespace Media.Detection;
 /// <list type="bullet">
 /// <item>exact duplicate: the SHA-256 is already catalogued → status <c>duplicate</c>, nothing new stored;</item>
 /// <item>near duplicate by PDQ: Hamming distance ≤ threshold over the 8 dihedral hashes (rotated and mirrored copies match), both qualities ≥ the minimum;</item>
+/// <item>near duplicate by Chromaprint (audio): bit error rate at the best alignment ≤ threshold (transcodes, trims);</item>
 /// <item>near duplicate by embedding: cosine distance ≤ threshold in the space of a <c>semantic: true</c> pack only.</item>
 /// </list>
 /// A flag names the earliest indexed item within the threshold (the original), not merely the nearest, so copies of
@@ -55,12 +56,14 @@ public sealed class DuplicateDetector(MediaStore store, DetectionPolicy policy, 
         var rules = policy.For(item.Modality);
         var flags = new List<MediaFlag>();
         if (PdqFlag(item, rules) is { } pdq) flags.Add(pdq);
+        if (ChromaprintFlag(item, rules) is { } audio) flags.Add(audio);
         foreach (var e in item.Embeddings.Where(e => e.Semantic))
             if (EmbeddingFlag(e, rules) is { } flag) flags.Add(flag);
         foreach (var rule in extraRules) flags.AddRange(rule.Evaluate(item));
 
         var result = Result(item, MediaStatus.Indexed, flags.ToArray());
-        var record = new MediaRecord(item.Sha256, item.Path, item.Modality, item.Format, item.SizeBytes, item.Width, item.Height, item.Pdq, item.PdqQuality, item.Collection, PdqDihedral: item.PdqDihedral);
+        var record = new MediaRecord(item.Sha256, item.Path, item.Modality, item.Format, item.SizeBytes, item.Width, item.Height, item.Pdq, item.PdqQuality, item.Collection,
+            PdqDihedral: item.PdqDihedral, DurationSeconds: item.DurationSeconds, Chromaprint: item.Chromaprint);
         var embeddings = item.Embeddings.Select(e => new StoredEmbedding($"{e.Pack}@{e.Version}", e.Space, e.Semantic, e.Vector)).ToArray();
         if (!store.Add(record, embeddings, flags, item.SubmissionId, result))
             return ProcessLocked(item); // catalogued meanwhile by another node: now an exact duplicate
@@ -74,6 +77,13 @@ public sealed class DuplicateDetector(MediaStore store, DetectionPolicy policy, 
         if (store.Pdq.FirstWithin(variants, rules.PdqMaxDistance, rules.PdqMinQuality) is not { } match) return null;
         var of = store.Find(match.Id);
         return new MediaFlag(NearDuplicate, "pdq", match.Id, of?.Path, match.Distance, rules.PdqMaxDistance);
+    }
+
+    MediaFlag? ChromaprintFlag(MediaEncoded item, ModalityPolicy rules)
+    {
+        if (item.Chromaprint is not { Length: > 0 } fp) return null;
+        if (store.Chromaprint.FirstWithin(fp, 1 - rules.ChromaprintMaxBitErrorRate) is not { } hit) return null;
+        return new MediaFlag(NearDuplicate, "chromaprint", hit.Id, store.Find(hit.Id)?.Path, Math.Round(1 - hit.Match.Similarity, 6), Math.Round(rules.ChromaprintMaxBitErrorRate, 6));
     }
 
     MediaFlag? EmbeddingFlag(PackEmbedding e, ModalityPolicy rules)

@@ -6,10 +6,24 @@ using Microsoft.Data.Sqlite;
 namespace Media.Index;
 
 /// <summary>A catalogued media item. <see cref="Id"/> is the SHA-256 of its bytes.</summary>
+/// <param name="Id">SHA-256 of the bytes.</param>
+/// <param name="Path">First path seen.</param>
+/// <param name="Modality"><c>image</c> or <c>audio</c>.</param>
+/// <param name="Format">Sniffed container format.</param>
+/// <param name="SizeBytes">Encoded size.</param>
+/// <param name="Width">Pixels (images).</param>
+/// <param name="Height">Pixels (images).</param>
+/// <param name="Pdq">PDQ hash, hex (images).</param>
+/// <param name="PdqQuality">PDQ quality 0–100 (images).</param>
+/// <param name="Collection">Collection tag.</param>
+/// <param name="CreatedAt">When it was catalogued.</param>
 /// <param name="PdqDihedral">The 8 dihedral PDQ hashes (hex), or null.</param>
+/// <param name="DurationSeconds">Length in seconds (audio).</param>
+/// <param name="Chromaprint">Raw Chromaprint fingerprint (audio).</param>
 public sealed record MediaRecord(
     string Id, string Path, string Modality, string? Format, long SizeBytes, int Width, int Height,
-    string? Pdq, int PdqQuality, string? Collection = null, DateTimeOffset? CreatedAt = null, string[]? PdqDihedral = null);
+    string? Pdq, int PdqQuality, string? Collection = null, DateTimeOffset? CreatedAt = null, string[]? PdqDihedral = null,
+    double? DurationSeconds = null, uint[]? Chromaprint = null);
 
 /// <summary>An embedding as stored: pack key (<c>name@version</c>), space and unit vector.</summary>
 public sealed record StoredEmbedding(string PackKey, string Space, bool Semantic, float[] Vector);
@@ -48,6 +62,7 @@ public sealed class MediaCatalog : IDisposable
             CREATE TABLE IF NOT EXISTS media (
               id TEXT PRIMARY KEY, path TEXT NOT NULL, modality TEXT NOT NULL, format TEXT, size_bytes INTEGER NOT NULL,
               width INTEGER NOT NULL, height INTEGER NOT NULL, pdq BLOB, pdq_quality INTEGER NOT NULL, pdq_dihedral BLOB,
+              duration REAL, chromaprint BLOB,
               collection TEXT, created_at TEXT NOT NULL, seq INTEGER NOT NULL);
             CREATE INDEX IF NOT EXISTS media_seq ON media(seq);
             CREATE TABLE IF NOT EXISTS embeddings (
@@ -84,13 +99,15 @@ public sealed class MediaCatalog : IDisposable
         }
     }
 
-    const string MediaColumns = "id, path, modality, format, size_bytes, width, height, pdq, pdq_quality, collection, created_at, pdq_dihedral";
+    const string MediaColumns = "id, path, modality, format, size_bytes, width, height, pdq, pdq_quality, collection, created_at, pdq_dihedral, duration, chromaprint";
 
     static MediaRecord ReadMedia(SqliteDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3), r.GetInt64(4), r.GetInt32(5), r.GetInt32(6),
         r.IsDBNull(7) ? null : Convert.ToHexStringLower((byte[])r[7]), r.GetInt32(8), r.IsDBNull(9) ? null : r.GetString(9),
         DateTimeOffset.Parse(r.GetString(10)),
-        r.IsDBNull(11) ? null : ((byte[])r[11]).Chunk(32).Select(Convert.ToHexStringLower).ToArray());
+        r.IsDBNull(11) ? null : ((byte[])r[11]).Chunk(32).Select(Convert.ToHexStringLower).ToArray(),
+        r.IsDBNull(12) ? null : r.GetDouble(12),
+        r.IsDBNull(13) ? null : MemoryMarshal.Cast<byte, uint>(((byte[])r[13]).AsSpan()).ToArray());
 
     /// <summary>
     /// Inserts a media row with its embeddings and flags, and records the submission's result, in one transaction.
@@ -113,8 +130,8 @@ public sealed class MediaCatalog : IDisposable
             {
                 cmd.Transaction = tx;
                 cmd.CommandText = """
-                    INSERT INTO media (id, path, modality, format, size_bytes, width, height, pdq, pdq_quality, pdq_dihedral, collection, created_at, seq)
-                    VALUES ($id, $path, $modality, $format, $size, $w, $h, $pdq, $q, $dih, $collection, $now, (SELECT COALESCE(MAX(seq), 0) + 1 FROM media))
+                    INSERT INTO media (id, path, modality, format, size_bytes, width, height, pdq, pdq_quality, pdq_dihedral, duration, chromaprint, collection, created_at, seq)
+                    VALUES ($id, $path, $modality, $format, $size, $w, $h, $pdq, $q, $dih, $duration, $fp, $collection, $now, (SELECT COALESCE(MAX(seq), 0) + 1 FROM media))
                     """;
                 cmd.Parameters.AddWithValue("$id", media.Id);
                 cmd.Parameters.AddWithValue("$path", media.Path);
@@ -125,6 +142,8 @@ public sealed class MediaCatalog : IDisposable
                 cmd.Parameters.AddWithValue("$h", media.Height);
                 cmd.Parameters.AddWithValue("$pdq", media.Pdq is null ? DBNull.Value : Convert.FromHexString(media.Pdq));
                 cmd.Parameters.AddWithValue("$q", media.PdqQuality);
+                cmd.Parameters.AddWithValue("$duration", (object?)media.DurationSeconds ?? DBNull.Value);
+                cmd.Parameters.AddWithValue("$fp", media.Chromaprint is null ? DBNull.Value : MemoryMarshal.AsBytes(media.Chromaprint.AsSpan()).ToArray());
                 cmd.Parameters.AddWithValue("$dih", media.PdqDihedral is null ? DBNull.Value : Convert.FromHexString(string.Concat(media.PdqDihedral)));
                 cmd.Parameters.AddWithValue("$collection", (object?)media.Collection ?? DBNull.Value);
                 cmd.Parameters.AddWithValue("$now", now);

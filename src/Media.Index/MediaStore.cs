@@ -4,7 +4,7 @@ using Media.Embeddings.Hashing;
 namespace Media.Index;
 
 /// <summary>
-/// The catalog plus its in-memory indexes: one <see cref="VectorIndex"/> per pack key and one <see cref="PdqIndex"/>.
+/// The catalog plus its in-memory indexes: one <see cref="VectorIndex"/> per pack key, one <see cref="PdqIndex"/> and one <see cref="AudioFingerprintIndex"/>.
 /// At open the indexes are rebuilt from SQLite; every insert updates both after the transaction commits, so a
 /// restart loses nothing. Thread-safe.
 /// </summary>
@@ -17,6 +17,7 @@ public sealed class MediaStore : IDisposable
 
     public MediaCatalog Catalog { get; }
     public PdqIndex Pdq { get; } = new();
+    public AudioFingerprintIndex Chromaprint { get; } = new();
 
     MediaStore(MediaCatalog catalog) => Catalog = catalog;
 
@@ -33,6 +34,7 @@ public sealed class MediaStore : IDisposable
     {
         lock (_gate) _media[m.Id] = m;
         if (m.Pdq is not null) Pdq.Add(m.Id, PdqHash.Parse(m.Pdq), m.PdqQuality);
+        if (m.Chromaprint is { Length: > 0 } fp) Chromaprint.Add(m.Id, fp);
     }
 
     void IndexEmbedding(string id, StoredEmbedding e)

@@ -1,4 +1,5 @@
 using Media.Codecs;
+using Media.Codecs.Audio;
 using Media.Contracts.V1;
 using Media.Embeddings.Encoders;
 using Media.Embeddings.Packs;
@@ -8,8 +9,10 @@ namespace Media.Index;
 /// <summary>
 /// Answers searches: embeds the query (text through a pack's text tower, an image through its image tower) and
 /// returns the indexed items nearest by cosine similarity in that pack's space. When no pack is named, every loaded
-/// pack that can embed the query answers and the hits are merged by score; scores from different embedding spaces are
-/// not calibrated against each other, so every hit names the pack whose space produced it.
+/// pack that can embed the query answers (a text query reaches images through CLIP-style packs and audio through
+/// CLAP-style ones) and the hits are merged by their raw cosine similarity. Scores from different embedding spaces are
+/// <b>not</b> calibrated against each other — a 0.3 in one space is not a 0.3 in another — so every hit names the pack
+/// whose space produced it, and callers who need comparable scores search one pack at a time.
 /// </summary>
 public sealed class SearchService(MediaStore store, IReadOnlyList<ModelPack> packs, ImageDecoder? decoder = null)
 {
@@ -22,19 +25,22 @@ public sealed class SearchService(MediaStore store, IReadOnlyList<ModelPack> pac
         {
             var hasText = !string.IsNullOrWhiteSpace(request.Text);
             var hasImage = request.Image is not null || request.ImagePath is not null;
-            if (hasText == hasImage) return Fail("give exactly one of a text or an image query");
+            var hasAudio = request.Audio is not null || request.AudioPath is not null;
+            if ((hasText ? 1 : 0) + (hasImage ? 1 : 0) + (hasAudio ? 1 : 0) != 1) return Fail("give exactly one of a text, an image or an audio query");
             if (request.K is < 1 or > 1000) return Fail($"k must be 1–1000, got {request.K}");
             var candidates = packs.Where(p => request.Pack is null || p.Name == request.Pack).ToArray();
             if (candidates.Length == 0) return Fail(request.Pack is null ? "no model pack is loaded" : $"no loaded pack is named '{request.Pack}'");
 
             var hits = new List<SearchHit>();
             var image = hasImage ? DecodeQuery(request) : null;
+            var audioBytes = hasAudio ? request.Audio ?? new SourceReader(_decoder.Limits).ReadFile(request.AudioPath!) : null;
             var answered = false;
             foreach (var pack in candidates)
             {
                 float[]? query = null;
                 if (hasText && pack.Text is not null) query = pack.Text.Encode([request.Text!])[0];
                 if (image is not null && pack.Image is not null) query = new ImagePipeline(pack.Image, _decoder).Embed([image])[0];
+                if (audioBytes is not null && pack.Audio is not null) query = pack.Audio.Encode(new AudioDecoder().Decode(audioBytes, pack.Audio.SampleRate).Samples);
                 if (query is null) continue;
                 answered = true;
                 var index = store.Vectors(pack.Key);
@@ -46,7 +52,7 @@ public sealed class SearchService(MediaStore store, IReadOnlyList<ModelPack> pac
                     if (m is not null) hits.Add(new SearchHit(h.Id, m.Path, m.Modality, Math.Round(h.Similarity, 6), pack.Name));
                 }
             }
-            if (!answered) return Fail($"no loaded pack can embed a {(hasText ? "text" : "image")} query");
+            if (!answered) return Fail($"no loaded pack can embed {(hasText ? "a text" : hasImage ? "an image" : "an audio")} query");
             var merged = hits.GroupBy(h => h.Id).Select(g => g.MaxBy(h => h.Score)!).OrderByDescending(h => h.Score).Take(request.K).ToArray();
             return new SearchResponse(merged);
         }

@@ -1,13 +1,14 @@
 using System.CommandLine;
 using System.Security.Cryptography;
 using Media.Codecs;
+using Media.Codecs.Audio;
 using Media.Embeddings.Hashing;
 
 namespace Media.Cli.Commands;
 
 /// <summary>
-/// <c>media hash [--json] FILE...</c>: SHA-256, format, dimensions and PDQ of each file, one line per file in the
-/// order given; a rejected file gets <c>{"path", "error"}</c> and the rest go on. Exit 0 when every file was
+/// <c>media hash [--json] FILE...</c>: SHA-256, format, dimensions and PDQ of each image, or duration and Chromaprint
+/// fingerprint of each audio file, one line per file in the order given; a rejected file gets <c>{"path", "error"}</c> and the rest go on. Exit 0 when every file was
 /// hashed, 1 when some were rejected.
 /// </summary>
 static class HashCommand
@@ -30,17 +31,21 @@ static class HashCommand
                 if (r.Error is not null) rejected++;
                 if (asJson)
                 {
-                    if (r.Error is null) CliOutput.Line(new { path = r.Path, sha256 = r.Sha256, format = r.Format, width = r.Width, height = r.Height, pdq = r.Pdq, pdqQuality = r.PdqQuality });
-                    else CliOutput.Line(new { path = r.Path, error = r.Error });
+                    if (r.Error is not null) CliOutput.Line(new { path = r.Path, error = r.Error });
+                    else if (r.Chromaprint is not null) CliOutput.Line(new { path = r.Path, sha256 = r.Sha256, format = r.Format, durationSeconds = r.DurationSeconds, chromaprint = r.Chromaprint });
+                    else CliOutput.Line(new { path = r.Path, sha256 = r.Sha256, format = r.Format, width = r.Width, height = r.Height, pdq = r.Pdq, pdqQuality = r.PdqQuality });
                 }
-                else Console.WriteLine(r.Error is null ? $"{r.Pdq} {r.PdqQuality,3} {r.Width}x{r.Height} {r.Format,-4} {r.Path}" : $"rejected: {r.Path}: {r.Error}");
+                else Console.WriteLine(r.Error is not null ? $"rejected: {r.Path}: {r.Error}"
+                    : r.Chromaprint is not null ? $"{r.DurationSeconds,8:0.00}s {r.Format,-4} {r.Path} {r.Chromaprint[..Math.Min(40, r.Chromaprint.Length)]}…"
+                    : $"{r.Pdq} {r.PdqQuality,3} {r.Width}x{r.Height} {r.Format,-4} {r.Path}");
             }
             return rejected == 0 ? 0 : 1;
         });
         return command;
     }
 
-    sealed record Result(string Path, string? Sha256 = null, string? Format = null, int Width = 0, int Height = 0, string? Pdq = null, int PdqQuality = 0, string? Error = null);
+    sealed record Result(string Path, string? Sha256 = null, string? Format = null, int Width = 0, int Height = 0, string? Pdq = null, int PdqQuality = 0,
+        string? Error = null, double? DurationSeconds = null, string? Chromaprint = null);
 
     static Result Hash(ImageDecoder decoder, string path)
     {
@@ -55,6 +60,12 @@ static class HashCommand
         }
         try
         {
+            var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
+            if (FormatSniffer.Sniff(bytes.AsSpan(0, Math.Min(32, bytes.Length))).IsAudio())
+            {
+                var clip = new AudioDecoder().Decode(bytes, AudioFingerprint.SampleRate);
+                return new Result(path, sha, clip.Format.Name(), DurationSeconds: Math.Round(clip.DurationSeconds, 3), Chromaprint: AudioFingerprint.Encode(AudioFingerprint.Compute(clip)));
+            }
             var decoded = decoder.Decode(bytes, PdqImage.DecodeOptions);
             var pdq = PdqHasher.Hash(decoded.Image);
             return new Result(path, Convert.ToHexStringLower(SHA256.HashData(bytes)), decoded.Format.Name(), decoded.Width, decoded.Height, pdq.Hash.ToString(), pdq.Quality);

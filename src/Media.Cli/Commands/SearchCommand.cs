@@ -9,7 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Media.Cli.Commands;
 
 /// <summary>
-/// <c>media search [--data DIR] [--pack DIR] [--k N] [--json] (--text T | --image FILE)</c>: sent as a request to the
+/// <c>media search [--data DIR] [--pack DIR]... [--k N] [--json] (--text T | --image FILE | --audio FILE)</c>: sent as a request to the
 /// query consumer; prints <c>{"query", "results": [{"id", "path", "modality", "score"}]}</c>, score = cosine similarity.
 /// </summary>
 static class SearchCommand
@@ -21,16 +21,18 @@ static class SearchCommand
         var k = new Option<int>("--k") { Description = "Number of results", DefaultValueFactory = _ => 10 };
         var text = new Option<string?>("--text") { Description = "Text query" };
         var image = new Option<string?>("--image") { Description = "Image query (file)" };
+        var audio = new Option<string?>("--audio") { Description = "Audio query (file)" };
         var modality = new Option<string?>("--modality") { Description = "Only results of this modality (image, audio)" };
-        var command = new Command("search", "Cross-modal search over the catalog") { json, k, text, image, modality };
+        var command = new Command("search", "Cross-modal search over the catalog") { json, k, text, image, audio, modality };
         service.AddTo(command);
         command.SetAction(async (parse, cancel) =>
         {
             var t = parse.GetValue(text);
             var i = parse.GetValue(image);
-            if ((t is null) == (i is null))
+            var a = parse.GetValue(audio);
+            if ((t is null ? 0 : 1) + (i is null ? 0 : 1) + (a is null ? 0 : 1) != 1)
             {
-                CliOutput.Error("give exactly one of --text or --image");
+                CliOutput.Error("give exactly one of --text, --image or --audio");
                 return 2;
             }
             using var logging = CommonOptions.Logging(parse.GetValue(service.LogLevel));
@@ -60,14 +62,16 @@ static class SearchCommand
                 var request = new SearchRequest(Text: t, K: parse.GetValue(k), Pack: packName, Modality: parse.GetValue(modality),
                     // Over a broker the query node may be elsewhere: the image travels inline.
                     ImagePath: i is not null && packName is null ? Path.GetFullPath(i) : null,
-                    Image: i is not null && packName is not null ? File.ReadAllBytes(i) : null);
+                    Image: i is not null && packName is not null ? File.ReadAllBytes(i) : null,
+                    AudioPath: a is not null && packName is null ? Path.GetFullPath(a) : null,
+                    Audio: a is not null && packName is not null ? File.ReadAllBytes(a) : null);
                 var response = (await client.GetResponse<SearchResponse>(request, cancel)).Message;
                 if (response.Error is not null)
                 {
                     CliOutput.Error(response.Error);
                     return 2;
                 }
-                var query = t ?? i!;
+                var query = t ?? i ?? a!;
                 if (parse.GetValue(json))
                     CliOutput.Line(new { query, results = response.Results.Select(r => new { id = r.Id, path = r.Path, modality = r.Modality, score = r.Score, pack = r.Pack }) });
                 else

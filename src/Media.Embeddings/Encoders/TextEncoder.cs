@@ -14,15 +14,15 @@ public sealed class TextEncoder : OnnxEncoder
 {
     readonly TextModality _spec;
     readonly bool _feedMask;
-    public ClipBpeTokenizer Tokenizer { get; }
+    public ITextTokenizer Tokenizer { get; }
 
-    TextEncoder(EngagedSession session, TextModality spec, ClipBpeTokenizer tokenizer, int dimension, bool feedMask)
+    TextEncoder(EngagedSession session, TextModality spec, ITextTokenizer tokenizer, int dimension, bool feedMask)
         : base(session, spec.Output, dimension)
     {
         _spec = spec; Tokenizer = tokenizer; _feedMask = feedMask;
     }
 
-    internal static TextEncoder Create(EngagedSession session, TextModality spec, ClipBpeTokenizer tokenizer, int dimension, string where)
+    internal static TextEncoder Create(EngagedSession session, TextModality spec, ITextTokenizer tokenizer, int dimension, string where)
     {
         try
         {

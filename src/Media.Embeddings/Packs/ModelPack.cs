@@ -20,14 +20,15 @@ public sealed class ModelPack : IDisposable
     public PackManifest Manifest { get; }
     public ImageEncoder? Image { get; }
     public TextEncoder? Text { get; }
+    public AudioEncoder? Audio { get; }
     /// <summary>Pack name.</summary>
     public string Name => Manifest.Name;
     /// <summary>Stable key for stored embeddings: <c>name@version</c>.</summary>
     public string Key => $"{Manifest.Name}@{Manifest.Version}";
 
-    ModelPack(string directory, PackManifest manifest, ImageEncoder? image, TextEncoder? text)
+    ModelPack(string directory, PackManifest manifest, ImageEncoder? image, TextEncoder? text, AudioEncoder? audio)
     {
-        Directory = directory; Manifest = manifest; Image = image; Text = text;
+        Directory = directory; Manifest = manifest; Image = image; Text = text; Audio = audio;
     }
 
     /// <summary>
@@ -45,6 +46,7 @@ public sealed class ModelPack : IDisposable
 
         ImageEncoder? image = null;
         TextEncoder? text = null;
+        AudioEncoder? audio = null;
         try
         {
             if (manifest.Image is { } im)
@@ -55,12 +57,16 @@ public sealed class ModelPack : IDisposable
             if (manifest.Text is { } tx)
             {
                 var tok = tx.Tokenizer;
-                if (!string.Equals(tok.Type, "clip-bpe", StringComparison.OrdinalIgnoreCase))
-                    throw new ModelPackException($"{where}: text.tokenizer.type '{tok.Type}' is not supported (expected clip-bpe)");
-                ClipBpeTokenizer tokenizer;
+                ITextTokenizer tokenizer;
                 try
                 {
-                    tokenizer = ClipBpeTokenizer.FromFiles(Path.Combine(directory, tok.Vocab.File), Path.Combine(directory, tok.Merges.File), tok.ContextLength);
+                    tokenizer = tok.Type.ToLowerInvariant() switch
+                    {
+                        "clip-bpe" => ClipBpeTokenizer.FromFiles(Path.Combine(directory, tok.Vocab.File),
+                            Path.Combine(directory, (tok.Merges ?? throw new ModelPackException($"{where}: text.tokenizer.merges is required for clip-bpe")).File), tok.ContextLength),
+                        "roberta-bpe" => RobertaBpeTokenizer.FromTokenizerJson(Path.Combine(directory, tok.Vocab.File), tok.ContextLength),
+                        _ => throw new ModelPackException($"{where}: text.tokenizer.type '{tok.Type}' is not supported (clip-bpe, roberta-bpe)"),
+                    };
                 }
                 catch (Exception ex) when (ex is FormatException or IOException)
                 {
@@ -69,14 +75,20 @@ public sealed class ModelPack : IDisposable
                 var session = OpenSession(sessions, directory, tx.Model, where, "text");
                 text = TextEncoder.Create(session, tx, tokenizer, manifest.Dimension, where);
             }
+            if (manifest.Audio is { } au)
+            {
+                var session = OpenSession(sessions, directory, au.Model, where, "audio");
+                audio = AudioEncoder.Create(session, au, manifest.Dimension, where);
+            }
         }
         catch
         {
             image?.Dispose();
             text?.Dispose();
+            audio?.Dispose();
             throw;
         }
-        return new ModelPack(directory, manifest, image, text);
+        return new ModelPack(directory, manifest, image, text, audio);
     }
 
     /// <summary>Reads and structurally validates <c>pack.json</c> without touching the model files.</summary>
@@ -97,7 +109,9 @@ public sealed class ModelPack : IDisposable
         }
         if (manifest is null) throw new ModelPackException($"{path}: empty pack.json");
         if (manifest.Dimension <= 0) throw new ModelPackException($"{path}: dimension must be positive, got {manifest.Dimension}");
-        if (manifest.Image is null && manifest.Text is null) throw new ModelPackException($"{path}: the pack has no modality (image or text)");
+        if (manifest.Image is null && manifest.Text is null && manifest.Audio is null) throw new ModelPackException($"{path}: the pack has no modality (image, text or audio)");
+        if (manifest.Audio?.Preprocess is { } ap && (ap.SampleRate <= 0 || ap.Hop <= 0 || ap.MelBins <= 0 || ap.ClipSeconds <= 0 || ap.NFft <= 0 || (ap.NFft & (ap.NFft - 1)) != 0))
+            throw new ModelPackException($"{path}: audio.preprocess needs positive sampleRate, hop, melBins, clipSeconds and a power-of-two nFft");
         if (manifest.Image is { } im)
         {
             var p = im.Preprocess;
@@ -119,8 +133,9 @@ public sealed class ModelPack : IDisposable
         {
             yield return ("text.model", tx.Model);
             yield return ("text.tokenizer.vocab", tx.Tokenizer.Vocab);
-            yield return ("text.tokenizer.merges", tx.Tokenizer.Merges);
+            if (tx.Tokenizer.Merges is { } merges) yield return ("text.tokenizer.merges", merges);
         }
+        if (m.Audio is { } au) yield return ("audio.model", au.Model);
     }
 
     static void VerifyFiles(string directory, PackManifest manifest)
@@ -160,5 +175,6 @@ public sealed class ModelPack : IDisposable
     {
         Image?.Dispose();
         Text?.Dispose();
+        Audio?.Dispose();
     }
 }

@@ -25,6 +25,8 @@ public sealed record PackManifest
     public ImageModality? Image { get; init; }
     /// <summary>Text tower, or null.</summary>
     public TextModality? Text { get; init; }
+    /// <summary>Audio tower (CLAP-style), or null.</summary>
+    public AudioModality? Audio { get; init; }
 
     internal static readonly JsonSerializerOptions Json = new()
     {
@@ -79,6 +81,45 @@ public sealed record ImagePreprocessing
     public float[] Std { get; init; } = [0.26862954f, 0.26130258f, 0.27577711f];
 }
 
+/// <summary>Audio tower: <c>input_features float32 [B,1,frames,melBins]</c> log-mel → <c>audio_embeds float32 [B,D]</c>.</summary>
+public sealed record AudioModality
+{
+    public required PackFile Model { get; init; }
+    /// <summary>Input tensor name (transformers.js CLAP export: <c>input_features</c>).</summary>
+    public string Input { get; init; } = "input_features";
+    /// <summary>Output tensor name (<c>audio_embeds</c>).</summary>
+    public string Output { get; init; } = "audio_embeds";
+    public AudioPreprocessing Preprocess { get; init; } = new();
+}
+
+/// <summary>
+/// CLAP audio preprocessing, matching Hugging Face <c>ClapFeatureExtractor</c> (laion/clap-htsat-unfused:
+/// 48 kHz, n_fft 1024, hop 480, 64 mel bins, 50–14000 Hz, 10 s clips, <c>repeatpad</c>).
+/// </summary>
+public sealed record AudioPreprocessing
+{
+    public int SampleRate { get; init; } = 48000;
+    /// <summary>Clip length, seconds; longer audio is cut into consecutive clips (see <c>AudioEncoder</c>).</summary>
+    public double ClipSeconds { get; init; } = 10;
+    public int NFft { get; init; } = 1024;
+    public int Hop { get; init; } = 480;
+    /// <summary><c>hann</c> (periodic).</summary>
+    public string Window { get; init; } = "hann";
+    public int MelBins { get; init; } = 64;
+    public double FMin { get; init; } = 50;
+    public double FMax { get; init; } = 14000;
+    /// <summary><c>slaney</c> or <c>htk</c>.</summary>
+    public string MelScale { get; init; } = "slaney";
+    /// <summary><c>slaney</c> (area normalisation) or null.</summary>
+    public string? MelNorm { get; init; } = "slaney";
+    /// <summary>10·log10(max(1e−10, power)).</summary>
+    public bool PowerToDb { get; init; } = true;
+    /// <summary><c>repeatpad</c>: repeat a short clip ⌊max/len⌋ times, then zero-pad; <c>pad</c>: zero-pad only.</summary>
+    public string Padding { get; init; } = "repeatpad";
+    /// <summary><c>windows</c>: long audio is embedded in consecutive clips whose normalised embeddings are averaged.</summary>
+    public string Truncation { get; init; } = "windows";
+}
+
 /// <summary>Text tower: <c>input_ids int64 [B,T]</c> (optionally <c>attention_mask</c>) → <c>text_embeds float32 [B,D]</c>.</summary>
 public sealed record TextModality
 {
@@ -95,10 +136,12 @@ public sealed record TextModality
 /// <summary>Tokenizer of a text tower.</summary>
 public sealed record TokenizerSpec
 {
-    /// <summary><c>clip-bpe</c> (only type supported).</summary>
+    /// <summary><c>clip-bpe</c> (CLIP's BPE: vocab + merges) or <c>roberta-bpe</c> (GPT-2/RoBERTa byte-level BPE read from a
+    /// Hugging Face <c>tokenizer.json</c> in <see cref="Vocab"/>, as CLAP's text tower uses).</summary>
     public string Type { get; init; } = "clip-bpe";
     public required PackFile Vocab { get; init; }
-    public required PackFile Merges { get; init; }
+    /// <summary>merges.txt (clip-bpe), or null for roberta-bpe (the merges are in tokenizer.json).</summary>
+    public PackFile? Merges { get; init; }
     /// <summary>Maximum tokens, start and end included (CLIP: 77).</summary>
     public int ContextLength { get; init; } = 77;
     /// <summary>Padding id (Hugging Face CLIP: 49407, the end token; OpenAI: 0).</summary>

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Media.Codecs;
+using Media.Codecs.Audio;
 using Media.Contracts.V1;
 using Media.Embeddings.Encoders;
 using Media.Embeddings.Hashing;
@@ -28,6 +29,7 @@ public sealed class EncodeStage : IAsyncDisposable
     readonly IReadOnlyList<ModelPack> _packs;
     readonly Func<string, bool> _isCatalogued;
     readonly ImageDecoder _decoder;
+    readonly AudioDecoder _audio = new();
     readonly SourceReader _reader;
     readonly EncodeSettings _settings;
     readonly (ModelPack Pack, ClipImagePreprocessor Pre, InferenceBatcher Batcher)[] _imageTowers;
@@ -66,6 +68,9 @@ public sealed class EncodeStage : IAsyncDisposable
             if (_isCatalogued(sha))
                 return new MediaEncoded(s.SubmissionId, s.CorrelationId, path, sha, true, Modalities.Image, null, bytes.Length, 0, 0, null, 0, null, [], s.Collection, s.Sequence);
 
+            if (FormatSniffer.Sniff(bytes.AsSpan(0, Math.Min(32, bytes.Length))).IsAudio())
+                return await EncodeAudioAsync(s, path, bytes, sha, cancel);
+
             var decoded = _decoder.Decode(bytes, _decodeOptions);
             var pdq = PdqHasher.Hash(decoded.Image);
             var embeddings = new List<PackEmbedding>();
@@ -85,6 +90,23 @@ public sealed class EncodeStage : IAsyncDisposable
         {
             return new MediaEncoded(s.SubmissionId, s.CorrelationId, path, "", false, s.Modality ?? Modalities.Image, null, 0, 0, 0, null, 0, null, [], s.Collection, s.Sequence, ex.Message);
         }
+    }
+
+    /// <summary>Audio: Chromaprint at 11025 Hz, and one embedding per pack with an audio tower.</summary>
+    async Task<MediaEncoded> EncodeAudioAsync(MediaSubmitted s, string path, byte[] bytes, string sha, CancellationToken cancel)
+    {
+        var clip = _audio.Decode(bytes, AudioFingerprint.SampleRate);
+        var fingerprint = AudioFingerprint.Compute(clip);
+        var embeddings = new List<PackEmbedding>();
+        foreach (var pack in _packs.Where(p => p.Audio is not null && (s.Packs is not { Length: > 0 } wanted || wanted.Contains(p.Name))))
+        {
+            var audio = pack.Audio!;
+            var atRate = audio.SampleRate == clip.SampleRate ? clip : _audio.Decode(bytes, audio.SampleRate);
+            var vector = await Task.Run(() => audio.Encode(atRate.Samples), cancel);
+            embeddings.Add(new PackEmbedding(pack.Name, pack.Manifest.Version, pack.Manifest.Space, pack.Manifest.Semantic, vector));
+        }
+        return new MediaEncoded(s.SubmissionId, s.CorrelationId, path, sha, false, Modalities.Audio, clip.Format.Name(), bytes.Length, 0, 0,
+            null, 0, null, embeddings.ToArray(), s.Collection, s.Sequence, DurationSeconds: Math.Round(clip.DurationSeconds, 3), Chromaprint: fingerprint);
     }
 
     async Task<byte[]> ReadAsync(MediaSource source, CancellationToken cancel)

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Text;
 using System.Text.Json;
@@ -21,7 +20,7 @@ public readonly record struct TokenizedText(int[] Ids, bool Truncated);
 /// Thread-safe; BPE results are cached per pre-token. <c>ftfy.fix_text</c> is not applied
 /// (it only repairs mojibake; clean UTF-8 input is unaffected).
 /// </summary>
-public sealed class ClipBpeTokenizer
+public sealed class ClipBpeTokenizer : ITextTokenizer
 {
     /// <summary>CLIP's context length: 77 tokens including start and end.</summary>
     public const int DefaultContextLength = 77;
@@ -34,11 +33,9 @@ public sealed class ClipBpeTokenizer
         @"<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|\p{L}+|\p{N}|[^\s\p{L}\p{N}]+",
         RegexOptions.Compiled | RegexOptions.CultureInvariant);
     static readonly Regex Whitespace = new(@"\s+", RegexOptions.Compiled);
-    static readonly char[] ByteToUnicode = BuildByteToUnicode();
 
     readonly Dictionary<string, int> _encoder;
-    readonly Dictionary<(string, string), int> _mergeRanks;
-    readonly ConcurrentDictionary<string, int[]> _cache = new(StringComparer.Ordinal);
+    readonly ByteLevelBpe _bpe;
 
     /// <summary>Id of <c>&lt;|startoftext|&gt;</c> (49406 in CLIP's vocabulary).</summary>
     public int StartOfTextId { get; }
@@ -56,9 +53,7 @@ public sealed class ClipBpeTokenizer
     {
         if (contextLength < 2) throw new ArgumentOutOfRangeException(nameof(contextLength), "context length must hold the start and end tokens");
         _encoder = new Dictionary<string, int>(vocabulary, StringComparer.Ordinal);
-        _mergeRanks = new Dictionary<(string, string), int>();
-        var rank = 0;
-        foreach (var pair in merges) _mergeRanks.TryAdd(pair, rank++);
+        _bpe = new ByteLevelBpe(_encoder, merges, EndOfWord);
         StartOfTextId = _encoder.TryGetValue(StartToken, out var s) ? s : throw new FormatException($"vocabulary has no {StartToken}");
         EndOfTextId = _encoder.TryGetValue(EndToken, out var e) ? e : throw new FormatException($"vocabulary has no {EndToken}");
         ContextLength = contextLength;
@@ -120,25 +115,8 @@ public sealed class ClipBpeTokenizer
     /// and the matching attention mask (1 for tokens, 0 for padding). The sequence length is the longest
     /// text in the batch, or <see cref="ContextLength"/> when <paramref name="padToContextLength"/>.
     /// </summary>
-    public (long[] Ids, long[] AttentionMask, int SequenceLength) EncodeBatch(IReadOnlyList<string> texts, int padId, bool padToContextLength = false)
-    {
-        var encoded = new int[texts.Count][];
-        var seq = padToContextLength ? ContextLength : 0;
-        for (var i = 0; i < texts.Count; i++)
-        {
-            encoded[i] = Encode(texts[i]).Ids;
-            seq = Math.Max(seq, encoded[i].Length);
-        }
-        var ids = new long[texts.Count * seq];
-        var mask = new long[texts.Count * seq];
-        Array.Fill(ids, padId);
-        for (var i = 0; i < encoded.Length; i++)
-        {
-            var row = encoded[i];
-            for (var j = 0; j < row.Length; j++) { ids[i * seq + j] = row[j]; mask[i * seq + j] = 1; }
-        }
-        return (ids, mask, seq);
-    }
+    public (long[] Ids, long[] AttentionMask, int SequenceLength) EncodeBatch(IReadOnlyList<string> texts, int padId, bool padToContextLength = false) =>
+        ITextTokenizer.Pad(texts.Select(t => Encode(t).Ids).ToArray(), padId, padToContextLength ? ContextLength : 0);
 
     static string Normalize(string text)
     {
@@ -147,62 +125,5 @@ public sealed class ClipBpeTokenizer
         return Whitespace.Replace(unescaped, " ").Trim().ToLowerInvariant();
     }
 
-    int[] EncodeWord(string token) => _cache.GetOrAdd(token, Bpe);
-
-    int[] Bpe(string token)
-    {
-        // Map UTF-8 bytes to printable unicode symbols, the last carrying the end-of-word marker.
-        var bytes = Encoding.UTF8.GetBytes(token);
-        var word = new List<string>(bytes.Length);
-        foreach (var b in bytes) word.Add(ByteToUnicode[b].ToString());
-        if (word.Count == 0) return [];
-        word[^1] += EndOfWord;
-
-        // Repeatedly merge the adjacent pair with the lowest rank, all of its occurrences at once.
-        while (word.Count > 1)
-        {
-            var bestRank = int.MaxValue;
-            (string, string) best = default;
-            for (var i = 0; i < word.Count - 1; i++)
-            {
-                if (_mergeRanks.TryGetValue((word[i], word[i + 1]), out var r) && r < bestRank)
-                {
-                    bestRank = r;
-                    best = (word[i], word[i + 1]);
-                }
-            }
-            if (bestRank == int.MaxValue) break;
-            var merged = new List<string>(word.Count);
-            for (var i = 0; i < word.Count; i++)
-            {
-                if (i < word.Count - 1 && word[i] == best.Item1 && word[i + 1] == best.Item2)
-                {
-                    merged.Add(best.Item1 + best.Item2);
-                    i++;
-                }
-                else merged.Add(word[i]);
-            }
-            word = merged;
-        }
-
-        var ids = new int[word.Count];
-        for (var i = 0; i < word.Count; i++)
-            ids[i] = _encoder.TryGetValue(word[i], out var id)
-                ? id
-                : throw new KeyNotFoundException($"BPE symbol '{word[i]}' of '{token}' is not in the vocabulary");
-        return ids;
-    }
-
-    // GPT-2's bytes_to_unicode: printable bytes map to themselves, the rest to code points from 256 up.
-    static char[] BuildByteToUnicode()
-    {
-        var map = new char[256];
-        var next = 256;
-        for (var b = 0; b < 256; b++)
-        {
-            var printable = b is >= '!' and <= '~' or >= 0xA1 and <= 0xAC or >= 0xAE and <= 0xFF;
-            map[b] = printable ? (char)b : (char)next++;
-        }
-        return map;
-    }
+    int[] EncodeWord(string token) => _bpe.Encode(token);
 }

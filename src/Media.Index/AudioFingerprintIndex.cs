@@ -1,0 +1,66 @@
+using Media.Codecs.Audio;
+
+namespace Media.Index;
+
+/// <summary>
+/// Chromaprint lookup without scanning every stored fingerprint: an inverted index from the top 20 bits of each
+/// fingerprint item to the fingerprints containing it (the idea of AcoustID's index). A query counts, per stored
+/// fingerprint, how many of its own distinct keys it shares; only fingerprints with enough shared keys (at least 2, or
+/// 5% of the query's keys) are compared exactly by bit error rate at the best alignment.
+/// <para>Limits: a copy distorted enough to change the top 20 bits of nearly every item (heavy noise, pitch or tempo
+/// change) finds no candidates even when its bit error rate would pass; at 3% bit errors about half the items keep
+/// their key, so transcodes find their original easily. Posting lists of very common keys (silence) grow with the
+/// catalog; keys shared by more than 10% of a large index are skipped at query time.</para>
+/// </summary>
+public sealed class AudioFingerprintIndex
+{
+    const int KeyShift = 12;
+    readonly List<(string Id, uint[] Fingerprint)> _entries = [];
+    readonly Dictionary<uint, List<int>> _postings = [];
+    readonly ReaderWriterLockSlim _lock = new();
+
+    public int Count { get { _lock.EnterReadLock(); try { return _entries.Count; } finally { _lock.ExitReadLock(); } } }
+
+    public void Add(string id, uint[] fingerprint)
+    {
+        _lock.EnterWriteLock();
+        try
+        {
+            var index = _entries.Count;
+            _entries.Add((id, fingerprint));
+            foreach (var key in fingerprint.Select(v => v >> KeyShift).Distinct())
+            {
+                if (!_postings.TryGetValue(key, out var list)) _postings[key] = list = [];
+                list.Add(index);
+            }
+        }
+        finally { _lock.ExitWriteLock(); }
+    }
+
+    /// <summary>The earliest indexed fingerprint whose best-alignment similarity to <paramref name="query"/> is at least <paramref name="minSimilarity"/>.</summary>
+    public (string Id, FingerprintMatch Match)? FirstWithin(uint[] query, double minSimilarity)
+    {
+        if (query.Length == 0) return null;
+        _lock.EnterReadLock();
+        try
+        {
+            var votes = new Dictionary<int, int>();
+            var keys = query.Select(v => v >> KeyShift).Distinct().ToArray();
+            var common = Math.Max(50, _entries.Count / 10);
+            foreach (var key in keys)
+            {
+                if (!_postings.TryGetValue(key, out var list) || (list.Count > common && _entries.Count > 500)) continue;
+                foreach (var e in list) votes[e] = votes.GetValueOrDefault(e) + 1;
+            }
+            var needed = Math.Max(2, (int)Math.Ceiling(0.05 * keys.Length));
+            foreach (var candidate in votes.Where(v => v.Value >= needed).Select(v => v.Key).Order())
+            {
+                var (id, fp) = _entries[candidate];
+                var match = AudioFingerprint.Compare(fp, query);
+                if (match.Similarity >= minSimilarity) return (id, match);
+            }
+            return null;
+        }
+        finally { _lock.ExitReadLock(); }
+    }
+}
