@@ -84,7 +84,7 @@ fixtures: apt
 	$(PYTHON) tools/make_codec_fixtures.py tests/Media.Tests/Fixtures/codecs
 
 models: apt
-	$(PYTHON) tools/fetch_models.py models/clip-vit-b32 models/clip-vit-b32-quantized
+	$(PYTHON) tools/fetch_models.py models/clip-vit-b32 models/clip-vit-b32-quantized models/clap-htsat-unfused
 
 bench: build
 	$(DOTNET) run -c Release --project tests/Media.Benchmarks -- --filter '*' $(BENCH_ARGS)

@@ -5,12 +5,14 @@ namespace Media.Index;
 /// <summary>
 /// Chromaprint lookup without scanning every stored fingerprint: an inverted index from the top 20 bits of each
 /// fingerprint item to the fingerprints containing it (the idea of AcoustID's index). A query counts, per stored
-/// fingerprint, how many of its own distinct keys it shares; only fingerprints with enough shared keys (at least 2, or
-/// 5% of the query's keys) are compared exactly by bit error rate at the best alignment.
+/// fingerprint, how many of its items have a key that fingerprint contains; only fingerprints with enough votes are
+/// compared exactly by bit error rate at the best alignment.
 /// <para>Limits: a copy distorted enough to change the top 20 bits of nearly every item (heavy noise, pitch or tempo
 /// change) finds no candidates even when its bit error rate would pass; at 3% bit errors about half the items keep
 /// their key, so transcodes find their original easily. Posting lists of very common keys (silence) grow with the
 /// catalog; keys shared by more than 10% of a large index are skipped at query time.</para>
+/// <para>Votes count every query item (not distinct keys), so steady sounds whose fingerprints repeat one value still
+/// gather enough votes; at least 2, and at least 5% of the query's items, are needed to be compared.</para>
 /// </summary>
 public sealed class AudioFingerprintIndex
 {
@@ -44,15 +46,15 @@ public sealed class AudioFingerprintIndex
         _lock.EnterReadLock();
         try
         {
+            // One vote per query item whose key a stored fingerprint contains (steady sounds repeat one key many times).
             var votes = new Dictionary<int, int>();
-            var keys = query.Select(v => v >> KeyShift).Distinct().ToArray();
             var common = Math.Max(50, _entries.Count / 10);
-            foreach (var key in keys)
+            foreach (var item in query)
             {
-                if (!_postings.TryGetValue(key, out var list) || (list.Count > common && _entries.Count > 500)) continue;
+                if (!_postings.TryGetValue(item >> KeyShift, out var list) || (list.Count > common && _entries.Count > 500)) continue;
                 foreach (var e in list) votes[e] = votes.GetValueOrDefault(e) + 1;
             }
-            var needed = Math.Max(2, (int)Math.Ceiling(0.05 * keys.Length));
+            var needed = Math.Max(2, (int)Math.Ceiling(0.05 * query.Length));
             foreach (var candidate in votes.Where(v => v.Value >= needed).Select(v => v.Key).Order())
             {
                 var (id, fp) = _entries[candidate];

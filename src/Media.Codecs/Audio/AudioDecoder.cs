@@ -27,6 +27,20 @@ public sealed class AudioDecoder(AudioLimits? limits = null)
         return DecodeWithFfmpeg(data, format, sampleRate);
     }
 
+    static readonly System.Text.RegularExpressions.Regex DurationLine = new(@"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)", System.Text.RegularExpressions.RegexOptions.Compiled);
+
+    /// <summary>The input duration ffmpeg reports from the container ("Duration: HH:MM:SS.ss"), or null.</summary>
+    static double? DeclaredDuration(IEnumerable<string> log)
+    {
+        foreach (var line in log)
+        {
+            var m = DurationLine.Match(line);
+            if (m.Success)
+                return int.Parse(m.Groups[1].Value) * 3600 + int.Parse(m.Groups[2].Value) * 60 + double.Parse(m.Groups[3].Value, System.Globalization.CultureInfo.InvariantCulture);
+        }
+        return null;
+    }
+
     AudioClip DecodeWithFfmpeg(ReadOnlySpan<byte> data, MediaFormat format, int sampleRate)
     {
         var demuxer = format switch
@@ -40,7 +54,7 @@ public sealed class AudioDecoder(AudioLimits? limits = null)
         {
             var cap = (Limits.MaxDurationSeconds + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
             var psi = new ProcessStartInfo("ffmpeg") { RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var a in new[] { "-nostdin", "-hide_banner", "-v", "error", "-protocol_whitelist", "file", "-f", demuxer, "-i", input,
+            foreach (var a in new[] { "-nostdin", "-hide_banner", "-v", "level+info", "-nostats", "-protocol_whitelist", "file", "-f", demuxer, "-i", input,
                          "-map", "0:a:0", "-t", cap, "-ac", "1", "-ar", sampleRate.ToString(), "-f", "f32le", "-" })
                 psi.ArgumentList.Add(a);
             using var process = Process.Start(psi) ?? throw new MediaRejectedException("cannot start ffmpeg");
@@ -54,7 +68,8 @@ public sealed class AudioDecoder(AudioLimits? limits = null)
                 throw new MediaRejectedException($"{format.Name()} decode exceeded the {Limits.Timeout.TotalSeconds:0.#} s time limit");
             }
             copy.Wait();
-            var errors = stderr.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var log = stderr.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var errors = log.Where(l => l.Contains("[error]") || l.Contains("[fatal]")).Select(l => l.Replace("[error] ", "").Replace("[fatal] ", "")).ToArray();
             if (process.ExitCode != 0 || errors.Length > 0)
             {
                 var reason = errors.FirstOrDefault(e => e.Contains("matches no streams")) is not null ? "no audio track"
@@ -64,8 +79,12 @@ public sealed class AudioDecoder(AudioLimits? limits = null)
             var samples = new float[pcm.Length / 4];
             Buffer.BlockCopy(pcm.GetBuffer(), 0, samples, 0, samples.Length * 4);
             if (samples.Length == 0) throw new MediaRejectedException($"{format.Name()} has no audio samples");
-            if (samples.Length / (double)sampleRate > Limits.MaxDurationSeconds)
+            var decoded = samples.Length / (double)sampleRate;
+            if (decoded > Limits.MaxDurationSeconds)
                 throw new MediaRejectedException($"audio is longer than the {Limits.MaxDurationSeconds} s limit");
+            // A file cut short decodes cleanly up to the cut; its header (e.g. an MP3 Xing/Info frame count) still declares the whole length.
+            if (DeclaredDuration(log) is { } declared && declared < Limits.MaxDurationSeconds && decoded < declared - Math.Max(0.5, 0.05 * declared))
+                throw new MediaRejectedException($"truncated {format.Name()}: the header declares {declared:0.##} s but only {decoded:0.##} s decode");
             return new AudioClip(samples, sampleRate, format);
         }
         catch (System.ComponentModel.Win32Exception ex)

@@ -21,7 +21,7 @@ public static class Resampler
         var ratio = (double)toRate / fromRate;
         var cutoff = Math.Min(1.0, ratio) * 0.95;      // fraction of the input Nyquist
         var halfWidth = ZeroCrossings / cutoff;          // kernel half-width in input samples
-        var output = new float[(int)Math.Ceiling(input.Length * ratio)];
+        var output = new float[(int)(((long)input.Length * toRate + fromRate - 1) / fromRate)];
         var scale = cutoff * TablePerCrossing;           // table index per input sample of distance
         for (var n = 0; n < output.Length; n++)
         {
