@@ -72,7 +72,7 @@ public sealed class ImageDecoder(DecodeLimits? limits = null)
             var orientation = ExifOrientation.ReadJpeg(data);
             var upright = ExifOrientation.Apply(rgb, orientation);
             var swap = orientation >= 5;
-            return new DecodedImage(upright, MediaFormat.Jpeg, swap ? height : width, swap ? width : height);
+            return new DecodedImage(upright, MediaFormat.Jpeg, swap ? height : width, swap ? width : height, rgb, orientation);
         }
     }
 

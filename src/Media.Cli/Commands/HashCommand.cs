@@ -67,7 +67,7 @@ static class HashCommand
                 return new Result(path, sha, clip.Format.Name(), DurationSeconds: Math.Round(clip.DurationSeconds, 3), Chromaprint: AudioFingerprint.Encode(AudioFingerprint.Compute(clip)));
             }
             var decoded = decoder.Decode(bytes, PdqImage.DecodeOptions);
-            var pdq = PdqHasher.Hash(decoded.Image);
+            var pdq = PdqHasher.Hash(decoded.Stored);
             return new Result(path, Convert.ToHexStringLower(SHA256.HashData(bytes)), decoded.Format.Name(), decoded.Width, decoded.Height, pdq.Hash.ToString(), pdq.Quality);
         }
         catch (MediaRejectedException ex)

@@ -2,7 +2,11 @@ using Media.Codecs;
 
 namespace Media.Embeddings.Hashing;
 
-/// <summary>How images are decoded for PDQ.</summary>
+/// <summary>
+/// How images are decoded for PDQ. PDQ hashes the pixels as stored (<see cref="DecodedImage.Stored"/>), before EXIF
+/// orientation, exactly as the reference hasher does (it ignores EXIF), so hashes can be exchanged with other systems;
+/// an upright copy of a sideways-stored photo still matches through the dihedral hashes.
+/// </summary>
 public static class PdqImage
 {
     /// <summary>

@@ -72,7 +72,7 @@ public sealed class EncodeStage : IAsyncDisposable
                 return await EncodeAudioAsync(s, path, bytes, sha, cancel);
 
             var decoded = _decoder.Decode(bytes, _decodeOptions);
-            var pdq = PdqHasher.Hash(decoded.Image);
+            var pdq = PdqHasher.Hash(decoded.Stored);
             var embeddings = new List<PackEmbedding>();
             foreach (var (pack, pre, batcher) in _imageTowers)
             {
