@@ -19,7 +19,9 @@ MEDIA       ?= samples
 DATA        ?= $(if $(filter samples,$(MEDIA)),data/make-run,data)
 # The real CLIP pack when `make models` has fetched it, otherwise the colour fixture.
 PACK        ?= $(if $(wildcard models/clip-vit-b32/vision_model.onnx),models/clip-vit-b32,models/fixtures/color-clip)
-QUERY       ?= a photo of something blue
+QUERY       ?= a black and white photo
+AUDIO_PACK  ?= $(if $(wildcard models/clap-htsat-unfused/audio_model.onnx),models/clap-htsat-unfused,models/fixtures/tone-clap)
+AUDIO_QUERY ?= a low hum
 
 .PHONY: help setup apt ort restore build test fixtures models bench run samples clean
 
@@ -96,9 +98,11 @@ samples:
 run: build $(if $(filter samples,$(MEDIA)),samples)
 	@$(if $(filter samples,$(MEDIA)),rm -rf $(DATA))
 	@echo "== ingest $(MEDIA) with $(PACK) into $(DATA)"
-	bin/media ingest --data $(DATA) --pack $(PACK) $(MEDIA)
-	@echo "== search: $(QUERY)"
+	bin/media ingest --data $(DATA) --pack $(PACK) --pack $(AUDIO_PACK) $(MEDIA)
+	@echo "== search images: $(QUERY)"
 	bin/media search --data $(DATA) --pack $(PACK) --k 5 --text "$(QUERY)"
+	@echo "== search audio: $(AUDIO_QUERY)"
+	bin/media search --data $(DATA) --pack $(AUDIO_PACK) --k 3 --text "$(AUDIO_QUERY)"
 	@echo "== catalog"
 	bin/media stats --data $(DATA)
 
