@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 
 namespace Media.Codecs;
@@ -25,50 +24,18 @@ internal static class FfmpegImageDecoder
         File.WriteAllBytes(input, data.ToArray());
         try
         {
-            var output = Run(["-nostdin", "-hide_banner", "-v", "error", "-protocol_whitelist", "file",
+            var r = FfmpegProcess.Run(["-nostdin", "-hide_banner", "-v", "level+error", "-protocol_whitelist", "file",
                 "-max_pixels", limits.MaxPixels.ToString(), "-f", demuxer, "-i", input,
-                "-frames:v", "1", "-pix_fmt", "rgba", "-c:v", "pam", "-f", "image2pipe", "-"], limits.Timeout, format);
-            var (w, h, rgba) = ParsePam(output, format);
+                "-frames:v", "1", "-pix_fmt", "rgba", "-c:v", "pam", "-f", "image2pipe", "-"], limits.Timeout, format.Name());
+            if (r.ExitCode != 0 || r.Output.Length == 0)
+                throw new MediaRejectedException($"corrupt or unsupported {format.Name()}: {r.Errors.LastOrDefault() ?? "ffmpeg produced no frame"}");
+            var (w, h, rgba) = ParsePam(r.Output, format);
             if ((long)w * h > limits.MaxPixels) throw new MediaRejectedException($"{format.Name()} is {w}×{h}, over the {limits.MaxPixels}-pixel limit");
             return new DecodedImage(ImageDecoder.CompositeRgba(rgba, w, h), format, w, h);
         }
         finally
         {
             File.Delete(input);
-        }
-    }
-
-    static byte[] Run(string[] args, TimeSpan timeout, MediaFormat format)
-    {
-        var psi = new ProcessStartInfo("ffmpeg") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        Process process;
-        try
-        {
-            process = Process.Start(psi)!;
-        }
-        catch (System.ComponentModel.Win32Exception ex)
-        {
-            throw new MediaRejectedException($"{format.Name()} needs the ffmpeg CLI, which is not installed ({ex.Message})", ex);
-        }
-        using (process)
-        {
-            using var stdout = new MemoryStream();
-            var copy = process.StandardOutput.BaseStream.CopyToAsync(stdout);
-            var stderr = process.StandardError.ReadToEndAsync();
-            if (!process.WaitForExit(timeout))
-            {
-                try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
-                process.WaitForExit();
-                throw new MediaRejectedException($"{format.Name()} decode exceeded the {timeout.TotalSeconds:0.#} s time limit");
-            }
-            copy.Wait();
-            if (process.ExitCode != 0 || stdout.Length == 0)
-            {
-                var error = stderr.Result.Trim().Split('\n').LastOrDefault(l => l.Length > 0)?.Trim();
-                throw new MediaRejectedException($"corrupt or unsupported {format.Name()}: {(string.IsNullOrEmpty(error) ? "ffmpeg produced no frame" : error)}");
-            }
-            return stdout.ToArray();
         }
     }
 

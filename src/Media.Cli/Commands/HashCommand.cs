@@ -63,7 +63,7 @@ static class HashCommand
             var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
             if (FormatSniffer.Sniff(bytes.AsSpan(0, Math.Min(32, bytes.Length))).IsAudio())
             {
-                var clip = new AudioDecoder().Decode(bytes, AudioFingerprint.SampleRate);
+                var clip = new AudioDecoder().Decode(bytes);
                 return new Result(path, sha, clip.Format.Name(), DurationSeconds: Math.Round(clip.DurationSeconds, 3), Chromaprint: AudioFingerprint.Encode(AudioFingerprint.Compute(clip)));
             }
             var decoded = decoder.Decode(bytes, PdqImage.DecodeOptions);

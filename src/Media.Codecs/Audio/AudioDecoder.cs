@@ -1,4 +1,3 @@
-using System.Diagnostics;
 
 namespace Media.Codecs.Audio;
 
@@ -12,8 +11,9 @@ public sealed class AudioDecoder(AudioLimits? limits = null)
 {
     public AudioLimits Limits { get; } = limits ?? AudioLimits.Default;
 
-    /// <exception cref="MediaRejectedException">Empty, unsupported, corrupt, too long or too slow.</exception>
-    public AudioClip Decode(ReadOnlySpan<byte> data, int sampleRate)
+    /// <summary>Decodes <paramref name="data"/> to mono at <paramref name="sampleRate"/> Hz, or at the file's own rate when null.</summary>
+    /// <exception cref="MediaRejectedException">Empty, unsupported, corrupt, truncated, too long or too slow.</exception>
+    public AudioClip Decode(ReadOnlySpan<byte> data, int? sampleRate = null)
     {
         if (data.Length == 0) throw new MediaRejectedException("empty file (0 bytes)");
         if (data.Length > Limits.MaxEncodedBytes) throw new MediaRejectedException($"file is {data.Length} bytes, over the {Limits.MaxEncodedBytes}-byte limit");
@@ -22,12 +22,17 @@ public sealed class AudioDecoder(AudioLimits? limits = null)
         if (format == MediaFormat.Wav)
         {
             var clip = WavReader.Read(data, Limits);
-            return clip with { Samples = Resampler.Resample(clip.Samples, clip.SampleRate, sampleRate), SampleRate = sampleRate };
+            return sampleRate is { } rate ? Resample(clip, rate) : clip;
         }
         return DecodeWithFfmpeg(data, format, sampleRate);
     }
 
+    /// <summary><paramref name="clip"/> at <paramref name="sampleRate"/> Hz (<see cref="Resampler"/>); the same clip when it is already there.</summary>
+    public static AudioClip Resample(AudioClip clip, int sampleRate) =>
+        clip.SampleRate == sampleRate ? clip : clip with { Samples = Resampler.Resample(clip.Samples, clip.SampleRate, sampleRate), SampleRate = sampleRate };
+
     static readonly System.Text.RegularExpressions.Regex DurationLine = new(@"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)", System.Text.RegularExpressions.RegexOptions.Compiled);
+    static readonly System.Text.RegularExpressions.Regex StreamRate = new(@"Audio: .*?, (\d+) Hz", System.Text.RegularExpressions.RegexOptions.Compiled);
 
     /// <summary>The input duration ffmpeg reports from the container ("Duration: HH:MM:SS.ss"), or null.</summary>
     static double? DeclaredDuration(IEnumerable<string> log)
@@ -41,7 +46,7 @@ public sealed class AudioDecoder(AudioLimits? limits = null)
         return null;
     }
 
-    AudioClip DecodeWithFfmpeg(ReadOnlySpan<byte> data, MediaFormat format, int sampleRate)
+    AudioClip DecodeWithFfmpeg(ReadOnlySpan<byte> data, MediaFormat format, int? sampleRate)
     {
         var demuxer = format switch
         {
@@ -53,47 +58,43 @@ public sealed class AudioDecoder(AudioLimits? limits = null)
         try
         {
             var cap = (Limits.MaxDurationSeconds + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            var psi = new ProcessStartInfo("ffmpeg") { RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var a in new[] { "-nostdin", "-hide_banner", "-v", "level+info", "-nostats", "-protocol_whitelist", "file", "-f", demuxer, "-i", input,
-                         "-map", "0:a:0", "-t", cap, "-ac", "1", "-ar", sampleRate.ToString(), "-f", "f32le", "-" })
-                psi.ArgumentList.Add(a);
-            using var process = Process.Start(psi) ?? throw new MediaRejectedException("cannot start ffmpeg");
-            using var pcm = new MemoryStream();
-            var copy = process.StandardOutput.BaseStream.CopyToAsync(pcm);
-            var stderr = process.StandardError.ReadToEndAsync();
-            if (!process.WaitForExit(Limits.Timeout))
+            // level+info: error lines are tagged, and the input's declared duration and sample rate are printed.
+            string[] args = ["-nostdin", "-hide_banner", "-v", "level+info", "-nostats", "-protocol_whitelist", "file", "-f", demuxer, "-i", input,
+                "-map", "0:a:0", "-t", cap, "-ac", "1", .. sampleRate is { } r ? ["-ar", r.ToString()] : Array.Empty<string>(), "-f", "f32le", "-"];
+            var run = FfmpegProcess.Run(args, Limits.Timeout, format.Name());
+            if (run.ExitCode != 0 || run.Errors.Length > 0)
             {
-                try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
-                process.WaitForExit();
-                throw new MediaRejectedException($"{format.Name()} decode exceeded the {Limits.Timeout.TotalSeconds:0.#} s time limit");
-            }
-            copy.Wait();
-            var log = stderr.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            var errors = log.Where(l => l.Contains("[error]") || l.Contains("[fatal]")).Select(l => l.Replace("[error] ", "").Replace("[fatal] ", "")).ToArray();
-            if (process.ExitCode != 0 || errors.Length > 0)
-            {
-                var reason = errors.FirstOrDefault(e => e.Contains("matches no streams")) is not null ? "no audio track"
-                    : errors.Length > 0 ? System.Text.RegularExpressions.Regex.Replace(errors[0], @"^\[[^\]]*@ 0x[0-9a-f]+\]\s*", "") : $"ffmpeg exited with {process.ExitCode}";
+                var reason = run.Errors.Any(e => e.Contains("matches no streams")) ? "no audio track"
+                    : run.Errors.FirstOrDefault() ?? $"ffmpeg exited with {run.ExitCode}";
                 throw new MediaRejectedException($"corrupt or unsupported {format.Name()}: {reason}");
             }
-            var samples = new float[pcm.Length / 4];
-            Buffer.BlockCopy(pcm.GetBuffer(), 0, samples, 0, samples.Length * 4);
+            var rate = sampleRate ?? InputRate(run.Log) ?? throw new MediaRejectedException($"{format.Name()}: ffmpeg reported no sample rate");
+            var samples = new float[run.Output.Length / 4];
+            Buffer.BlockCopy(run.Output, 0, samples, 0, samples.Length * 4);
             if (samples.Length == 0) throw new MediaRejectedException($"{format.Name()} has no audio samples");
-            var decoded = samples.Length / (double)sampleRate;
+            var decoded = samples.Length / (double)rate;
             if (decoded > Limits.MaxDurationSeconds)
                 throw new MediaRejectedException($"audio is longer than the {Limits.MaxDurationSeconds} s limit");
             // A file cut short decodes cleanly up to the cut; its header (e.g. an MP3 Xing/Info frame count) still declares the whole length.
-            if (DeclaredDuration(log) is { } declared && declared < Limits.MaxDurationSeconds && decoded < declared - Math.Max(0.5, 0.05 * declared))
+            if (DeclaredDuration(run.Log) is { } declared && declared < Limits.MaxDurationSeconds && decoded < declared - Math.Max(0.5, 0.05 * declared))
                 throw new MediaRejectedException($"truncated {format.Name()}: the header declares {declared:0.##} s but only {decoded:0.##} s decode");
-            return new AudioClip(samples, sampleRate, format);
-        }
-        catch (System.ComponentModel.Win32Exception ex)
-        {
-            throw new MediaRejectedException($"{format.Name()} needs the ffmpeg CLI, which is not installed ({ex.Message})", ex);
+            return new AudioClip(samples, rate, format);
         }
         finally
         {
             File.Delete(input);
         }
+    }
+
+    /// <summary>The sample rate of the first audio stream of the input ("Stream #0:0: Audio: mp3, 44100 Hz, …").</summary>
+    static int? InputRate(IEnumerable<string> log)
+    {
+        foreach (var line in log)
+        {
+            if (!line.Contains("Stream #0:")) continue;
+            var m = StreamRate.Match(line);
+            if (m.Success) return int.Parse(m.Groups[1].Value);
+        }
+        return null;
     }
 }

@@ -18,10 +18,10 @@ public static class AudioFingerprint
 {
     /// <summary>Seconds of audio per fingerprint item (libchromaprint's item duration, ≈ 0.1238 s).</summary>
     public const double ItemSeconds = 0.1238;
-    /// <summary>Chromaprint works at 11025 Hz; decoding straight to it avoids a second resampling.</summary>
+    /// <summary>The rate Chromaprint works at internally; it accepts any input rate and resamples to this itself.</summary>
     public const int SampleRate = 11025;
 
-    /// <summary>The raw fingerprint of mono samples; empty for audio shorter than about three seconds.</summary>
+    /// <summary>The raw fingerprint of mono samples at any rate; empty for audio shorter than about three seconds.</summary>
     public static unsafe uint[] Compute(AudioClip clip)
     {
         using var ctx = SafeChromaprintContext.Create();

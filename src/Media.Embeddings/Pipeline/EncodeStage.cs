@@ -92,17 +92,16 @@ public sealed class EncodeStage : IAsyncDisposable
         }
     }
 
-    /// <summary>Audio: Chromaprint at 11025 Hz, and one embedding per pack with an audio tower.</summary>
+    /// <summary>Audio: one decode at the file's own rate feeds Chromaprint (which resamples internally) and, resampled, every pack with an audio tower.</summary>
     async Task<MediaEncoded> EncodeAudioAsync(MediaSubmitted s, string path, byte[] bytes, string sha, CancellationToken cancel)
     {
-        var clip = _audio.Decode(bytes, AudioFingerprint.SampleRate);
+        var clip = _audio.Decode(bytes);
         var fingerprint = AudioFingerprint.Compute(clip);
         var embeddings = new List<PackEmbedding>();
         foreach (var pack in _packs.Where(p => p.Audio is not null && (s.Packs is not { Length: > 0 } wanted || wanted.Contains(p.Name))))
         {
             var audio = pack.Audio!;
-            var atRate = audio.SampleRate == clip.SampleRate ? clip : _audio.Decode(bytes, audio.SampleRate);
-            var vector = await Task.Run(() => audio.Encode(atRate.Samples), cancel);
+            var vector = await Task.Run(() => audio.Encode(AudioDecoder.Resample(clip, audio.SampleRate).Samples), cancel);
             embeddings.Add(new PackEmbedding(pack.Name, pack.Manifest.Version, pack.Manifest.Space, pack.Manifest.Semantic, vector));
         }
         return new MediaEncoded(s.SubmissionId, s.CorrelationId, path, sha, false, Modalities.Audio, clip.Format.Name(), bytes.Length, 0, 0,
