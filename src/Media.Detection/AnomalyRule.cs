@@ -44,7 +44,7 @@ public sealed class AnomalyRule(MediaStore store, AnomalyOptions options) : IFla
             var key = $"{e.Pack}@{e.Version}";
             if (store.Vectors(key) is not { } index) continue;
             var filter = CollectionFilter(item.Collection);
-            var population = item.Collection is null ? index.Count : CountIn(index, filter!);
+            var population = filter is null ? index.Count : index.Ids().Count(filter);
             if (population < options.WarmUp) continue;
             var score = Score(index, e.Vector, filter, exclude: null);
             var threshold = Threshold(key, item.Collection, index, population, filter);
@@ -75,13 +75,18 @@ public sealed class AnomalyRule(MediaStore store, AnomalyOptions options) : IFla
         return threshold;
     }
 
-    /// <summary>Leave-one-out scores of a deterministic, evenly spaced sample of the indexed population.</summary>
+    /// <summary>Leave-one-out scores of a deterministic, evenly spaced sample of the indexed population (only sampled rows are copied).</summary>
     public List<double> PopulationScores(VectorIndex index, Func<string, bool>? filter)
     {
-        var rows = Enumerable.Range(0, index.Count).Select(index.Row).Where(r => filter is null || filter(r.Id)).ToList();
-        var step = Math.Max(1, rows.Count / Math.Max(1, options.CalibrationSample));
+        var ids = index.Ids();
+        var rows = Enumerable.Range(0, ids.Length).Where(i => filter is null || filter(ids[i])).ToArray();
+        var step = Math.Max(1, rows.Length / Math.Max(1, options.CalibrationSample));
         var scores = new List<double>();
-        for (var i = 0; i < rows.Count; i += step) scores.Add(Score(index, rows[i].Vector, filter, exclude: rows[i].Id));
+        for (var i = 0; i < rows.Length; i += step)
+        {
+            var (id, vector) = index.Row(rows[i]);
+            scores.Add(Score(index, vector, filter, exclude: id));
+        }
         return scores;
     }
 
@@ -97,6 +102,4 @@ public sealed class AnomalyRule(MediaStore store, AnomalyOptions options) : IFla
     }
 
     Func<string, bool>? CollectionFilter(string? collection) => collection is null ? null : id => store.Find(id)?.Collection == collection;
-
-    static int CountIn(VectorIndex index, Func<string, bool> filter) => Enumerable.Range(0, index.Count).Count(i => filter(index.Row(i).Id));
 }

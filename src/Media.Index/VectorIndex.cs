@@ -46,6 +46,14 @@ public sealed class VectorIndex(int dimension)
         finally { _lock.ExitReadLock(); }
     }
 
+    /// <summary>The ids of all rows, in row order (a copy; no vectors are copied).</summary>
+    public string[] Ids()
+    {
+        _lock.EnterReadLock();
+        try { return [.. _ids]; }
+        finally { _lock.ExitReadLock(); }
+    }
+
     /// <summary>The row of <paramref name="id"/>, or −1.</summary>
     public int RowOf(string id)
     {
