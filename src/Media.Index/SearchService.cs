@@ -32,7 +32,7 @@ public sealed class SearchService(MediaStore store, IReadOnlyList<ModelPack> pac
             if (candidates.Length == 0) return Fail(request.Pack is null ? "no model pack is loaded" : $"no loaded pack is named '{request.Pack}'");
 
             var hits = new List<SearchHit>();
-            var image = hasImage ? DecodeQuery(request) : null;
+            var image = hasImage ? DecodeQuery(request, candidates.Select(p => p.Image?.Preprocessing.Size ?? 0).Max()) : null;
             var audioBytes = hasAudio ? request.Audio ?? new SourceReader(_decoder.Limits).ReadFile(request.AudioPath!) : null;
             var answered = false;
             foreach (var pack in candidates)
@@ -62,10 +62,11 @@ public sealed class SearchService(MediaStore store, IReadOnlyList<ModelPack> pac
         }
     }
 
-    RgbImage DecodeQuery(SearchRequest r)
+    /// <summary>Decodes the query image once, large enough for every candidate pack's preprocessing.</summary>
+    RgbImage DecodeQuery(SearchRequest r, int minShortSide)
     {
         var bytes = r.Image ?? new SourceReader(_decoder.Limits).ReadFile(r.ImagePath!);
-        return _decoder.Decode(bytes, new DecodeOptions { MinShortSide = 224 }).Image;
+        return _decoder.Decode(bytes, new DecodeOptions { MinShortSide = minShortSide }).Image;
     }
 
     static SearchResponse Fail(string error) => new([], error);

@@ -35,7 +35,9 @@ public sealed class MediaRuntime : IAsyncDisposable
         var packs = new List<ModelPack>();
         try
         {
-            foreach (var dir in options.PackDirectories) packs.Add(ModelPack.Load(dir, factory));
+            // A process with no consumers (a submitter or searcher on a broker) needs no encoders.
+            if (options.Roles != WorkerRoles.None)
+                foreach (var dir in options.PackDirectories) packs.Add(ModelPack.Load(dir, factory));
             var names = packs.GroupBy(p => p.Name).FirstOrDefault(g => g.Count() > 1);
             if (names is not null) throw new ModelPackException($"two packs are named '{names.Key}'");
             Packs = packs;
