@@ -34,25 +34,15 @@ public sealed class AudioEncoder : OnnxEncoder
         MaxBatch = 8;
     }
 
-    internal static AudioEncoder Create(EngagedSession session, AudioModality spec, int dimension, string where)
-    {
-        try
+    internal static AudioEncoder Create(EngagedSession session, AudioModality spec, int dimension, string where) =>
+        Validated(session, where, "audio", [spec.Input], () =>
         {
             var p = spec.Preprocess;
             var frames = 1 + (int)Math.Round(p.ClipSeconds * p.SampleRate) / p.Hop;
-            var inputs = session.Session.InputMetadata;
-            ExpectTensor(inputs, "input", spec.Input, TensorElementType.Float, [-1, 1, frames, p.MelBins], where, "audio.input");
-            var other = inputs.Keys.Where(k => k != spec.Input).ToArray();
-            if (other.Length > 0) throw new ModelPackException($"{where}: the audio model has inputs this pack does not describe: {string.Join(", ", other)}");
+            ExpectTensor(session.Session.InputMetadata, "input", spec.Input, TensorElementType.Float, [-1, 1, frames, p.MelBins], where, "audio.input");
             ExpectTensor(session.Session.OutputMetadata, "output", spec.Output, TensorElementType.Float, [-1, dimension], where, "audio.output");
             return new AudioEncoder(session, spec, dimension);
-        }
-        catch
-        {
-            session.Dispose();
-            throw;
-        }
-    }
+        });
 
     /// <summary>The clips a signal is embedded as (each exactly one clip long).</summary>
     public List<float[]> Clips(float[] samples)

@@ -19,24 +19,14 @@ public sealed class ImageEncoder : OnnxEncoder
 
     ImageEncoder(EngagedSession session, ImageModality spec, int dimension) : base(session, spec.Output, dimension) => _spec = spec;
 
-    internal static ImageEncoder Create(EngagedSession session, ImageModality spec, int dimension, string where)
-    {
-        try
+    internal static ImageEncoder Create(EngagedSession session, ImageModality spec, int dimension, string where) =>
+        Validated(session, where, "image", [spec.Input], () =>
         {
             var s = spec.Preprocess.CropSize;
-            var inputs = session.Session.InputMetadata;
-            ExpectTensor(inputs, "input", spec.Input, TensorElementType.Float, [-1, 3, s, s], where, "image.input");
-            var other = inputs.Keys.Where(k => k != spec.Input).ToArray();
-            if (other.Length > 0) throw new ModelPackException($"{where}: the image model has inputs this pack does not describe: {string.Join(", ", other)}");
+            ExpectTensor(session.Session.InputMetadata, "input", spec.Input, TensorElementType.Float, [-1, 3, s, s], where, "image.input");
             ExpectTensor(session.Session.OutputMetadata, "output", spec.Output, TensorElementType.Float, [-1, dimension], where, "image.output");
             return new ImageEncoder(session, spec, dimension);
-        }
-        catch
-        {
-            session.Dispose();
-            throw;
-        }
-    }
+        });
 
     /// <summary>
     /// Embeds <paramref name="count"/> preprocessed images laid out contiguously in <paramref name="pixels"/>

@@ -53,6 +53,26 @@ public abstract class OnnxEncoder : IDisposable
         if (norm > 1e-12f) TensorPrimitives.Divide(v, norm, v);
     }
 
+    /// <summary>
+    /// Validates a freshly opened session and builds its encoder: fails when the graph has inputs other than
+    /// <paramref name="described"/>, then runs <paramref name="create"/> (which checks tensors and constructs).
+    /// The session is disposed when anything fails.
+    /// </summary>
+    protected static T Validated<T>(EngagedSession session, string where, string modality, IReadOnlyCollection<string> described, Func<T> create)
+    {
+        try
+        {
+            var other = session.Session.InputMetadata.Keys.Where(k => !described.Contains(k)).ToArray();
+            if (other.Length > 0) throw new ModelPackException($"{where}: the {modality} model has inputs this pack does not describe: {string.Join(", ", other)}");
+            return create();
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Checks that the session declares <paramref name="name"/> with the element type and fixed dimensions given (-1 = any).</summary>
     protected static void ExpectTensor(IReadOnlyDictionary<string, NodeMetadata> nodes, string kind, string name, TensorElementType type, int[] dims, string where, string field)
     {

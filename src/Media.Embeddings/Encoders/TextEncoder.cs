@@ -22,25 +22,16 @@ public sealed class TextEncoder : OnnxEncoder
         _spec = spec; Tokenizer = tokenizer; _feedMask = feedMask;
     }
 
-    internal static TextEncoder Create(EngagedSession session, TextModality spec, ITextTokenizer tokenizer, int dimension, string where)
-    {
-        try
+    internal static TextEncoder Create(EngagedSession session, TextModality spec, ITextTokenizer tokenizer, int dimension, string where) =>
+        Validated(session, where, "text", [spec.Input, spec.AttentionMask], () =>
         {
             var inputs = session.Session.InputMetadata;
             ExpectTensor(inputs, "input", spec.Input, TensorElementType.Int64, [-1, -1], where, "text.input");
             var feedMask = inputs.ContainsKey(spec.AttentionMask);
             if (feedMask) ExpectTensor(inputs, "input", spec.AttentionMask, TensorElementType.Int64, [-1, -1], where, "text.attentionMask");
-            var other = inputs.Keys.Where(k => k != spec.Input && k != spec.AttentionMask).ToArray();
-            if (other.Length > 0) throw new ModelPackException($"{where}: the text model has inputs this pack does not describe: {string.Join(", ", other)}");
             ExpectTensor(session.Session.OutputMetadata, "output", spec.Output, TensorElementType.Float, [-1, dimension], where, "text.output");
             return new TextEncoder(session, spec, tokenizer, dimension, feedMask);
-        }
-        catch
-        {
-            session.Dispose();
-            throw;
-        }
-    }
+        });
 
     /// <summary>Embeds texts; returns one unit vector of length <see cref="OnnxEncoder.Dimension"/> per text.</summary>
     public float[][] Encode(IReadOnlyList<string> texts)
