@@ -16,8 +16,6 @@ public sealed class InferenceBatcher : IAsyncDisposable
 
     /// <summary>Largest batch handed to ONNX Runtime.</summary>
     public int MaxBatch { get; }
-    /// <summary>Batches run so far (for diagnostics and tests).</summary>
-    public long Batches { get; private set; }
 
     public InferenceBatcher(ImageEncoder encoder, int maxBatch = 16)
     {
@@ -50,7 +48,6 @@ public sealed class InferenceBatcher : IAsyncDisposable
             {
                 for (var i = 0; i < batch.Count; i++) batch[i].Tensor.CopyTo(buffer, i * per);
                 var vectors = _encoder.Encode(buffer, batch.Count);
-                Batches++;
                 for (var i = 0; i < batch.Count; i++) batch[i].Done.TrySetResult(vectors[i]);
             }
             catch (Exception ex)
