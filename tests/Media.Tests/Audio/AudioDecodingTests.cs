@@ -8,15 +8,11 @@ namespace Media.Tests.Audio;
 
 public class AudioDecodingTests
 {
+    /// <summary>sox -n FORMAT… FILE EFFECTS…: <paramref name="args"/> holds the output format, "--", then the effects.</summary>
     static string Sox(TempDir tmp, string name, params string[] args)
     {
         var path = tmp[name];
-        var psi = new System.Diagnostics.ProcessStartInfo("sox") { RedirectStandardError = true };
-        foreach (var a in new[] { "-n" }.Concat(args.TakeWhile(a => a != "--")).Append(path).Concat(args.SkipWhile(a => a != "--").Skip(1))) psi.ArgumentList.Add(a);
-        using var p = System.Diagnostics.Process.Start(psi)!;
-        var err = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0) throw new InvalidOperationException(err);
+        TestProcess.Check("sox", ["-n", .. args.TakeWhile(a => a != "--"), path, .. args.SkipWhile(a => a != "--").Skip(1)]);
         return path;
     }
 

@@ -6,14 +6,14 @@ static class AudioMaterial
     public static string Speech(string dir, string name, string text, string voice = "en")
     {
         var path = Path.Combine(dir, name);
-        Run("espeak-ng", "-v", voice, "-w", path, text);
+        TestProcess.Check("espeak-ng", "-v", voice, "-w", path, text);
         return path;
     }
 
     public static string Sox(string dir, string name, params string[] synth)
     {
         var path = Path.Combine(dir, name);
-        Run("sox", ["-n", "-r", "44100", "-c", "2", path, "synth", .. synth]);
+        TestProcess.Check("sox", ["-n", "-r", "44100", "-c", "2", path, "synth", .. synth]);
         return path;
     }
 
@@ -35,16 +35,5 @@ static class AudioMaterial
         Ffmpeg.Run("-i", source, "-filter:a", "volume=-6dB", "-c:a", "aac", "-b:a", "128k", copies["minus-6db"]);
         Ffmpeg.Run("-i", source, "-ss", "1.5", "-t", "25", "-b:a", "160k", copies["trimmed"]);
         return copies;
-    }
-
-    static void Run(string exe, params string[] args)
-    {
-        var psi = new System.Diagnostics.ProcessStartInfo(exe) { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = System.Diagnostics.Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"{exe}: {err.Result}");
     }
 }

@@ -19,7 +19,7 @@ public sealed class RabbitMqFixture : IDisposable
     {
         Port = FreePort();
         var r = Script("start");
-        if (r.Code != 0) throw new InvalidOperationException($"RabbitMQ did not start (make setup installs rabbitmq-server): {r.Output}");
+        if (r.ExitCode != 0) throw new InvalidOperationException($"RabbitMQ did not start (make setup installs rabbitmq-server): {r.Stdout}{r.Stderr}");
     }
 
     /// <summary>Restarts the broker application (all connections drop; durable queues and persistent messages survive).</summary>
@@ -29,27 +29,10 @@ public sealed class RabbitMqFixture : IDisposable
         Ctl("start_app");
     }
 
-    void Ctl(string verb)
-    {
-        var psi = new ProcessStartInfo("runuser") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { "-u", "rabbitmq", "--", "env", "HOME=/var/lib/rabbitmq", "/usr/lib/rabbitmq/bin/rabbitmqctl", "-q", "-n", $"media-{Port}@localhost", verb }) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"rabbitmqctl {verb}: {err.Result}");
-    }
+    void Ctl(string verb) => TestProcess.Check("runuser", "-u", "rabbitmq", "--", "env", "HOME=/var/lib/rabbitmq",
+        "/usr/lib/rabbitmq/bin/rabbitmqctl", "-q", "-n", $"media-{Port}@localhost", verb);
 
-    (int Code, string Output) Script(string verb)
-    {
-        var psi = new ProcessStartInfo(Path.Combine(Paths.RepoRoot, "tools", "rabbitmq-local.sh")) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { verb, _dir.Path, Port.ToString() }) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        var output = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        return (p.ExitCode, output + err.Result);
-    }
+    TestProcess.Result Script(string verb) => TestProcess.Run(Path.Combine(Paths.RepoRoot, "tools", "rabbitmq-local.sh"), [verb, _dir.Path, Port.ToString()]);
 
     /// <summary>A port free on loopback whose distribution port (+20000) is free too.</summary>
     static int FreePort()
