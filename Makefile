@@ -5,15 +5,16 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 DEPS        := .deps
-ORT_VERSION := 0.4.9
-ORT_PKG     := com.github.asus4.onnxruntime
-ORT_GPU_PKG := com.github.asus4.onnxruntime.linux-x64-gpu
 DOTNET      ?= dotnet
 PYTHON      ?= /usr/bin/python3
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := libturbojpeg0 libspng0 libwebp7 ffmpeg libchromaprint1 python3-onnx python3-numpy python3-pil \
                 sox espeak-ng rabbitmq-server ca-certificates curl $(if $(shell command -v npm),,nodejs npm)
 HAS_GPU     := $(shell command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && echo yes)
+# ONNX Runtime comes from NuGet: the CPU package, or Microsoft.ML.OnnxRuntime.Gpu.Linux (CUDA/TensorRT execution
+# providers) on a GPU host when the feed serves it. `make ORT_GPU=no` forces the CPU package.
+ORT_GPU     ?= $(HAS_GPU)
+ORT_PROPS    = $(shell [ "$(ORT_GPU)" = yes ] && [ ! -e $(DEPS)/ort-gpu-unavailable ] && echo -p:OrtGpu=true)
 MEDIA       ?= samples
 # `make run` on the samples starts from an empty catalog each time; with MEDIA=DIR it keeps ./data.
 DATA        ?= $(if $(filter samples,$(MEDIA)),data/make-run,data)
@@ -23,7 +24,7 @@ QUERY       ?= a black and white photo
 AUDIO_PACK  ?= $(if $(wildcard models/clap-htsat-unfused/audio_model.onnx),models/clap-htsat-unfused,models/fixtures/tone-clap)
 AUDIO_QUERY ?= a low hum
 
-.PHONY: help setup apt ort restore build test fixtures models bench run samples clean
+.PHONY: help setup apt restore build test fixtures models bench run samples clean
 
 help:
 	@echo "make run [MEDIA=DIR]   ingest a folder (default: sample photos) and run a search"
@@ -34,7 +35,7 @@ help:
 	@echo "make bench             BenchmarkDotNet benchmarks"
 
 ## ---- setup (idempotent) ------------------------------------------------------
-setup: apt ort restore
+setup: apt restore
 
 apt:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
@@ -47,36 +48,24 @@ apt:
 	  fi; \
 	fi
 
-ort: $(DEPS)/onnxruntime/package/Runtime/InferenceSession.shared.cs $(if $(HAS_GPU),$(DEPS)/onnxruntime-gpu/package/Plugins/Linux/x64/libonnxruntime_providers_cuda.so)
-
-# The npm package carries Microsoft's ONNX Runtime native library and C# API sources.
-$(DEPS)/onnxruntime/package/Runtime/InferenceSession.shared.cs:
-	mkdir -p $(DEPS)/onnxruntime
-	cd $(DEPS)/onnxruntime && rm -f *.tgz && npm pack --silent $(ORT_PKG)@$(ORT_VERSION) >/dev/null \
-	  && tar xzf $(ORT_PKG)-$(ORT_VERSION).tgz --wildcards 'package/Runtime/*' 'package/Plugins/Linux/x64/*' 'package/LICENSE' 'package/ThirdPartyNotices.txt' \
-	  && rm -f $(ORT_PKG)-$(ORT_VERSION).tgz
-	touch $@
-
-# CUDA / TensorRT execution providers: fetched only on hosts with an NVIDIA GPU (179 MB).
-$(DEPS)/onnxruntime-gpu/package/Plugins/Linux/x64/libonnxruntime_providers_cuda.so:
-	mkdir -p $(DEPS)/onnxruntime-gpu
-	cd $(DEPS)/onnxruntime-gpu && rm -f *.tgz && npm pack --silent $(ORT_GPU_PKG)@$(ORT_VERSION) >/dev/null \
-	  && tar xzf $(ORT_GPU_PKG)-$(ORT_VERSION).tgz --wildcards 'package/Plugins/Linux/x64/*.so' 'package/LICENSE' \
-	  && rm -f $(ORT_GPU_PKG)-$(ORT_VERSION).tgz
-	touch $@
-
-restore: ort
-	$(DOTNET) restore Media.sln -v q
+# On a GPU host the GPU package is tried first; a feed without it leaves a marker and the CPU package is used,
+# and `--device auto` then says at start that CUDA cannot engage and why.
+restore:
+	@if [ "$(ORT_GPU)" = yes ] && [ ! -e $(DEPS)/ort-gpu-unavailable ]; then \
+	  $(DOTNET) restore Media.sln -v q -p:OrtGpu=true || { mkdir -p $(DEPS); touch $(DEPS)/ort-gpu-unavailable; \
+	    echo "restore: Microsoft.ML.OnnxRuntime.Gpu.Linux is not on this NuGet feed; building with the CPU package"; \
+	    $(DOTNET) restore Media.sln -v q; }; \
+	else $(DOTNET) restore Media.sln -v q; fi
 
 ## ---- build and test -----------------------------------------------------------
 build: setup
-	$(DOTNET) publish src/Media.Cli/Media.Cli.csproj -c Release -o bin/lib --no-restore -v q -nologo
+	$(DOTNET) publish src/Media.Cli/Media.Cli.csproj -c Release -o bin/lib --no-restore -v q -nologo $(ORT_PROPS)
 	printf '#!/bin/sh\nexec "$$(dirname "$$(readlink -f "$$0")")/lib/media" "$$@"\n' > bin/media
 	chmod +x bin/media
 
 test: build
 	rm -rf TestResults
-	$(DOTNET) test Media.sln -c Release --no-restore -nologo --logger "trx" --results-directory TestResults
+	$(DOTNET) test Media.sln -c Release --no-restore -nologo $(ORT_PROPS) --logger "trx" --results-directory TestResults
 	@tools/test-summary.sh TestResults
 
 ## ---- fixtures, models, benchmarks ----------------------------------------------
@@ -89,7 +78,7 @@ models: apt
 	$(PYTHON) tools/fetch_models.py models/clip-vit-b32 models/clip-vit-b32-quantized models/clap-htsat-unfused
 
 bench: build
-	$(DOTNET) run -c Release --project tests/Media.Benchmarks -- --filter '*' $(BENCH_ARGS)
+	$(DOTNET) run -c Release --project tests/Media.Benchmarks $(ORT_PROPS) -- --filter '*' $(BENCH_ARGS)
 
 ## ---- the main job --------------------------------------------------------------
 samples:

@@ -4,8 +4,10 @@ namespace Media.Embeddings.Runtime;
 
 /// <summary>
 /// Finds out, without ONNX Runtime, whether the CUDA execution provider can engage: its provider
-/// library next to the binaries, the NVIDIA driver (<c>libcuda.so.1</c>) and a device with the
-/// requested ordinal (CUDA driver API <c>cuInit</c> / <c>cuDeviceGetCount</c>).
+/// library beside <c>libonnxruntime.so</c> (the app folder, or NuGet's <c>runtimes/linux-x64/native</c>),
+/// the NVIDIA driver (<c>libcuda.so.1</c>) and a device with the requested ordinal (CUDA driver API
+/// <c>cuInit</c> / <c>cuDeviceGetCount</c>). The provider ships only in ONNX Runtime's GPU package,
+/// <c>Microsoft.ML.OnnxRuntime.Gpu.Linux</c>, which a build takes with <c>-p:OrtGpu=true</c>.
 /// </summary>
 public static class CudaProbe
 {
@@ -15,14 +17,29 @@ public static class CudaProbe
     /// <summary>Result of a probe: <see cref="Usable"/>, else <see cref="Reason"/> names what is missing.</summary>
     public readonly record struct Result(bool Usable, string Reason, int DeviceCount);
 
-    /// <summary>Checks the provider library in <paramref name="libraryDirectory"/> (default: the app's folder) and the driver.</summary>
+    /// <summary>What to do when the provider library is missing.</summary>
+    public const string InstallHint = "this build has ONNX Runtime's CPU package; build with the GPU package " +
+        "Microsoft.ML.OnnxRuntime.Gpu.Linux (`make ORT_GPU=yes`, or `dotnet publish -p:OrtGpu=true`) from a NuGet feed that serves it, " +
+        "with the CUDA 12 and cuDNN 9 runtime libraries installed";
+
+    /// <summary>Where ONNX Runtime's native libraries sit in this app: beside the binaries, or in NuGet's runtime folder.</summary>
+    public static string NativeDirectory
+    {
+        get
+        {
+            var rid = Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native");
+            return File.Exists(Path.Combine(rid, "libonnxruntime.so")) ? rid : AppContext.BaseDirectory;
+        }
+    }
+
+    /// <summary>Checks the provider library in <paramref name="libraryDirectory"/> (default: <see cref="NativeDirectory"/>) and the driver.</summary>
     public static Result Probe(int deviceId, string? libraryDirectory = null)
     {
-        libraryDirectory ??= AppContext.BaseDirectory;
+        libraryDirectory ??= NativeDirectory;
         var missing = new List<string>();
         var provider = Path.Combine(libraryDirectory, ProviderLibrary);
         if (!File.Exists(provider))
-            missing.Add($"{ProviderLibrary} is not in {libraryDirectory} (run `make setup` on a GPU host: it fetches com.github.asus4.onnxruntime.linux-x64-gpu; or build with -p:UseOrtNuGet=true)");
+            missing.Add($"{ProviderLibrary} is not in {libraryDirectory} ({InstallHint})");
 
         var count = DriverDeviceCount(out var driverError);
         if (driverError is not null) missing.Add(driverError);

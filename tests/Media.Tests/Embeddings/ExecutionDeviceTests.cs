@@ -55,7 +55,9 @@ public class ExecutionDeviceTests
         }
         var ex = Assert.Throws<ExecutionProviderException>(() => factory.Create(Model));
         Assert.Contains("--device cuda", ex.Message);
-        Assert.Contains(File.Exists(Path.Combine(AppContext.BaseDirectory, CudaProbe.ProviderLibrary)) ? "libcuda.so.1" : CudaProbe.ProviderLibrary, ex.Message);
+        var providerPresent = File.Exists(Path.Combine(CudaProbe.NativeDirectory, CudaProbe.ProviderLibrary));
+        Assert.Contains(providerPresent ? "libcuda.so.1" : CudaProbe.ProviderLibrary, ex.Message);
+        if (!providerPresent) Assert.Contains("Microsoft.ML.OnnxRuntime.Gpu.Linux", ex.Message);
     }
 
     [Fact]
