@@ -18,7 +18,7 @@ static class Paths
 }
 
 /// <summary>A temporary folder deleted on dispose.</summary>
-sealed class TempDir : IDisposable
+public sealed class TempDir : IDisposable
 {
     public string Path { get; } = Directory.CreateTempSubdirectory("media-tests-").FullName;
     public string this[string name] => System.IO.Path.Combine(Path, name);
