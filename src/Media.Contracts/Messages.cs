@@ -126,7 +126,10 @@ public sealed record MediaProcessed(
     MediaFlag[] Flags,
     string? Error = null);
 
-/// <summary>Published when an item is flagged as an exact or near duplicate of indexed media.</summary>
+/// <summary>Published when an item's exact bytes (SHA-256) are already catalogued; nothing new was stored.</summary>
+public sealed record ExactDuplicateDetected(Guid SubmissionId, Guid CorrelationId, string MediaId, string Path, MediaFlag Flag);
+
+/// <summary>Published when an item is flagged as a near duplicate (PDQ, Chromaprint or embedding) of catalogued media; never for exact duplicates (<see cref="ExactDuplicateDetected"/>).</summary>
 public sealed record NearDuplicateDetected(Guid SubmissionId, Guid CorrelationId, string MediaId, string Path, MediaFlag Flag);
 
 /// <summary>Published when an item's k-NN outlier score exceeds the calibrated threshold of its space.</summary>

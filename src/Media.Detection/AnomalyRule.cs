@@ -1,4 +1,6 @@
+using Media.Catalog;
 using Media.Contracts.V1;
+using Media.Domain;
 using Media.Index;
 
 namespace Media.Detection;
@@ -30,41 +32,41 @@ public sealed record AnomalyOptions
 /// population has grown by <see cref="AnomalyOptions.RecalibrateGrowth"/> (10%): amortised O(sample·D) per insert.
 /// Nothing is flagged before <see cref="AnomalyOptions.WarmUp"/> items.</para>
 /// </summary>
-public sealed class AnomalyRule(MediaStore store, AnomalyOptions options) : IFlagRule
+public sealed class AnomalyRule(IndexedCatalog store, AnomalyOptions options) : IFlagRule
 {
-    readonly Dictionary<string, (int Population, double Threshold)> _calibration = [];
+    readonly Dictionary<string, (long Population, double Threshold)> _calibration = [];
     readonly Lock _gate = new();
 
     public AnomalyOptions Options => options;
 
-    public IEnumerable<MediaFlag> Evaluate(MediaEncoded item)
+    public IEnumerable<CatalogFlag> Evaluate(MediaEncoded item)
     {
         foreach (var e in Usable.Embeddings(item, options.AllowNonSemantic))
         {
-            var key = $"{e.Pack}@{e.Version}";
-            if (store.Vectors(key) is not { } index) continue;
+            var key = new PackKey(e.Pack, e.Version);
+            if (store.Space(key)?.Index is not { } index) continue;
             var filter = CollectionFilter(item.Collection);
             var population = filter is null ? index.Count : index.Ids().Count(filter);
             if (population < options.WarmUp) continue;
             var score = Score(index, e.Vector, filter, exclude: null);
             var threshold = Threshold(key, item.Collection, index, population, filter);
             if (score > threshold)
-                yield return new MediaFlag("anomaly", $"knn:{e.Pack}", Threshold: Math.Round(threshold, 6), Score: Math.Round(score, 6));
+                yield return new CatalogFlag(FlagKind.Anomaly, FlagMethods.Knn(e.Pack), Threshold: Math.Round(threshold, 6), Score: Math.Round(score, 6));
         }
     }
 
     /// <summary>The score of <paramref name="vector"/>: mean cosine distance to its k nearest rows (except <paramref name="exclude"/>).</summary>
-    public double Score(VectorIndex index, float[] vector, Func<string, bool>? filter, string? exclude)
+    public double Score(IVectorIndex index, ReadOnlySpan<float> vector, Func<long, bool>? filter, long? exclude)
     {
-        Func<string, bool>? f = exclude is null ? filter : id => id != exclude && (filter is null || filter(id));
+        Func<long, bool>? f = exclude is not { } x ? filter : id => id != x && (filter is null || filter(id));
         var hits = index.Search(vector, options.K, f);
-        return hits.Length == 0 ? 0 : hits.Average(h => 1.0 - h.Similarity);
+        return hits.Length == 0 ? 0 : hits.Average(h => (double)h.Distance);
     }
 
     /// <summary>The calibrated threshold of a space (and collection), recalibrating when the population has grown enough.</summary>
-    public double Threshold(string key, string? collection, VectorIndex index, int population, Func<string, bool>? filter)
+    public double Threshold(PackKey key, string? collection, IVectorIndex index, long population, Func<long, bool>? filter)
     {
-        var slot = collection is null ? key : $"{key}|{collection}";
+        var slot = collection is null ? key.ToString() : $"{key}|{collection}";
         lock (_gate)
         {
             if (_calibration.TryGetValue(slot, out var c) && population < c.Population * (1 + options.RecalibrateGrowth)) return c.Threshold;
@@ -76,17 +78,14 @@ public sealed class AnomalyRule(MediaStore store, AnomalyOptions options) : IFla
     }
 
     /// <summary>Leave-one-out scores of a deterministic, evenly spaced sample of the indexed population (only sampled rows are copied).</summary>
-    public List<double> PopulationScores(VectorIndex index, Func<string, bool>? filter)
+    public List<double> PopulationScores(IVectorIndex index, Func<long, bool>? filter)
     {
-        var ids = index.Ids();
-        var rows = Enumerable.Range(0, ids.Length).Where(i => filter is null || filter(ids[i])).ToArray();
-        var step = Math.Max(1, rows.Length / Math.Max(1, options.CalibrationSample));
+        var ids = index.Ids().Where(id => filter is null || filter(id)).ToArray();
+        var step = Math.Max(1, ids.Length / Math.Max(1, options.CalibrationSample));
         var scores = new List<double>();
-        for (var i = 0; i < rows.Length; i += step)
-        {
-            var (id, vector) = index.Row(rows[i]);
-            scores.Add(Score(index, vector, filter, exclude: id));
-        }
+        var vector = new float[index.Dimension];
+        for (var i = 0; i < ids.Length; i += step)
+            if (index.TryGetVector(ids[i], vector)) scores.Add(Score(index, vector, filter, exclude: ids[i]));
         return scores;
     }
 
@@ -101,5 +100,5 @@ public sealed class AnomalyRule(MediaStore store, AnomalyOptions options) : IFla
         return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
     }
 
-    Func<string, bool>? CollectionFilter(string? collection) => collection is null ? null : id => store.Find(id)?.Collection == collection;
+    Func<long, bool>? CollectionFilter(string? collection) => collection is null ? null : seq => store.Find(seq)?.Collection == collection;
 }

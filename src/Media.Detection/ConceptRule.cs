@@ -1,9 +1,8 @@
 using System.Numerics.Tensors;
 using System.Text.Json;
-using Media.Codecs;
+using Media.Catalog;
 using Media.Contracts.V1;
-using Media.Embeddings.Encoders;
-using Media.Embeddings.Packs;
+using Media.Domain;
 
 namespace Media.Detection;
 
@@ -43,63 +42,30 @@ public sealed record ConceptPolicy(ConceptSpec[] Concepts)
     }
 }
 
+/// <summary>A concept's reference vectors in one pack's space (the prompt ensemble's mean, and one vector per example).</summary>
+public sealed record ConceptReference(ConceptSpec Concept, float[][] Vectors);
+
 /// <summary>
-/// Matches items against a <see cref="ConceptPolicy"/>: per pack, each concept's reference vectors (the prompt ensemble
-/// through the text tower, each example through the image tower) are computed once at load; an item's score is its
-/// highest cosine similarity to any of them, and it gets a <c>concept</c> flag when the score reaches the threshold.
-/// Packs with <c>semantic: false</c> are refused unless <c>allowNonSemantic</c> (tests and demos).
+/// Matches items against a <see cref="ConceptPolicy"/>: per pack, each concept's reference vectors are computed once at
+/// load (by the application layer, which owns the encoders); an item's score is its highest cosine similarity to any of
+/// them, and it gets a <c>concept</c> flag when the score reaches the threshold.
 /// </summary>
-public sealed class ConceptRule : IFlagRule
+/// <param name="byPack">Reference vectors per pack name.</param>
+public sealed class ConceptRule(IReadOnlyDictionary<string, IReadOnlyList<ConceptReference>> byPack) : IFlagRule
 {
-    readonly Dictionary<string, List<(ConceptSpec Concept, float[][] References)>> _byPack = [];
-
-    /// <exception cref="ArgumentException">A pack is not semantic (without <paramref name="allowNonSemantic"/>) or none can embed the policy.</exception>
-    /// <exception cref="MediaRejectedException">An example file cannot be read or decoded.</exception>
-    public ConceptRule(ConceptPolicy policy, string policyDirectory, IReadOnlyList<ModelPack> packs, bool allowNonSemantic)
-    {
-        var decoder = new ImageDecoder();
-        foreach (var pack in packs)
-        {
-            if (!pack.Manifest.Semantic && !allowNonSemantic)
-                throw new ArgumentException($"pack '{pack.Name}' is semantic: false, so its similarities mean nothing for a moderation policy; use a real pack (or --allow-nonsemantic for tests and demos)");
-            var list = new List<(ConceptSpec, float[][])>();
-            foreach (var c in policy.Concepts)
-            {
-                var refs = new List<float[]>();
-                if (c.Prompts is { Length: > 0 } prompts && pack.Text is not null)
-                {
-                    var mean = new float[pack.Manifest.Dimension];
-                    foreach (var v in pack.Text.Encode(prompts)) TensorPrimitives.Add(mean, v, mean);
-                    OnnxEncoder.L2Normalize(mean);
-                    refs.Add(mean);
-                }
-                if (c.Examples is { Length: > 0 } examples && pack.Image is not null)
-                {
-                    var pipeline = new ImagePipeline(pack.Image, decoder);
-                    var reader = new SourceReader();
-                    var images = examples.Select(e => decoder.Decode(reader.ReadFile(Path.Combine(policyDirectory, e)), pipeline.DecodeOptions).Image).ToArray();
-                    refs.AddRange(pipeline.Embed(images));
-                }
-                if (refs.Count > 0) list.Add((c, refs.ToArray()));
-            }
-            if (list.Count > 0) _byPack[pack.Name] = list;
-        }
-        if (_byPack.Count == 0) throw new ArgumentException("no loaded pack can embed the policy's prompts or examples");
-    }
-
     /// <summary>The highest similarity of <paramref name="vector"/> (a <paramref name="pack"/> embedding) to each concept.</summary>
     public IEnumerable<(ConceptSpec Concept, double Score)> Scores(string pack, float[] vector)
     {
-        if (!_byPack.TryGetValue(pack, out var concepts)) yield break;
+        if (!byPack.TryGetValue(pack, out var concepts)) yield break;
         foreach (var (c, refs) in concepts)
             yield return (c, refs.Max(r => (double)TensorPrimitives.Dot(r, vector)));
     }
 
-    public IEnumerable<MediaFlag> Evaluate(MediaEncoded item)
+    public IEnumerable<CatalogFlag> Evaluate(MediaEncoded item)
     {
         foreach (var e in item.Embeddings)
             foreach (var (c, score) in Scores(e.Pack, e.Vector))
                 if (score >= c.Threshold)
-                    yield return new MediaFlag("concept", $"embedding:{e.Pack}", Threshold: c.Threshold, Score: Math.Round(score, 6), Concept: c.Name, Action: c.Action);
+                    yield return new CatalogFlag(FlagKind.Concept, FlagMethods.Embedding(e.Pack), Threshold: c.Threshold, Score: Math.Round(score, 6), Label: c.Name, Action: c.Action);
     }
 }

@@ -13,7 +13,7 @@ public sealed record ModalityPolicy
     public double EmbeddingMaxCosineDistance { get; init; } = 0.05;
     /// <summary>Audio near-duplicate when the Chromaprint bit error rate at the best alignment is at most this (similarity ≥ 0.80).
     /// Measured on speech, chords and sweeps: copies (MP3 128k, Ogg, 22.05 kHz, −6 dB, trimmed 1.5 s) ≤ 0.032, different clips ≥ 0.39.</summary>
-    public double ChromaprintMaxBitErrorRate { get; init; } = 1 - Media.Codecs.Audio.AudioNearDuplicate.DefaultMinSimilarity;
+    public double ChromaprintMaxBitErrorRate { get; init; } = 1 - Media.Hashing.AudioNearDuplicate.DefaultMinSimilarity;
     /// <summary>Per-pack overrides of <see cref="EmbeddingMaxCosineDistance"/>, by pack name.</summary>
     public Dictionary<string, double> PackMaxCosineDistance { get; init; } = new(StringComparer.Ordinal);
 

@@ -1,6 +1,7 @@
+using Media.Catalog;
 using Media.Contracts.V1;
-using Media.Embeddings.Hashing;
-using Media.Index;
+using Media.Domain;
+using Media.Hashing;
 
 namespace Media.Detection;
 
@@ -12,90 +13,95 @@ namespace Media.Detection;
 /// <item>near duplicate by Chromaprint (audio): bit error rate at the best alignment ≤ threshold (transcodes, trims);</item>
 /// <item>near duplicate by embedding: cosine distance ≤ threshold in the space of a <c>semantic: true</c> pack only.</item>
 /// </list>
-/// A flag names the earliest indexed item within the threshold (the original), not merely the nearest, so copies of
-/// copies are reported against their original.
-/// Further rules (<see cref="AnomalyRule"/>, <see cref="ConceptRule"/>) add their flags against the same index state.
-/// The item indexed first is the original; later ones carry the flags. Calls are serialised, and callers admit the
-/// items of a submitter in its order (<see cref="SequenceGate"/>), which makes "first" well defined. A submission seen
-/// before (redelivery) returns its stored result and writes nothing; a rejection from the encode stage is recorded as such.
+/// Each near-duplicate method is a range query against its index, then the lowest catalog sequence among the hits:
+/// a flag names the earliest catalogued item within the threshold (the original), not merely the nearest, so copies of
+/// copies are reported against their original. Further rules (<see cref="AnomalyRule"/>, <see cref="ConceptRule"/>)
+/// add their flags against the same index state. Calls are serialised, and callers admit the items of a submitter in
+/// its order (<see cref="SequenceGate"/>), which makes "first" well defined. A submission seen before (redelivery)
+/// returns its stored result and writes nothing; a rejection from the encode stage is recorded as such.
 /// </summary>
-public sealed class DuplicateDetector(MediaStore store, DetectionPolicy policy, IReadOnlyList<IFlagRule>? flagRules = null)
+public sealed class DuplicateDetector(IndexedCatalog store, DetectionPolicy policy, IReadOnlyList<IFlagRule>? flagRules = null)
 {
-    public const string ExactDuplicate = "exact_duplicate";
-    public const string NearDuplicate = "near_duplicate";
-
     readonly Lock _gate = new();
-    readonly IReadOnlyList<IFlagRule> extraRules = flagRules ?? [];
+    readonly IReadOnlyList<IFlagRule> _rules = flagRules ?? [];
 
     public DetectionPolicy Policy => policy;
 
-    /// <summary>Flags, catalogs and indexes one item; returns its final result. Calls are serialised.</summary>
-    public MediaProcessed Process(MediaEncoded item)
+    /// <summary>Flags, catalogs and indexes one item; returns its recorded result. Calls are serialised.</summary>
+    public SubmissionRecord Process(MediaEncoded item)
     {
         lock (_gate) return ProcessLocked(item);
     }
 
-    MediaProcessed ProcessLocked(MediaEncoded item)
+    SubmissionRecord ProcessLocked(MediaEncoded item)
     {
-        if (store.Catalog.FindResult(item.SubmissionId) is { } earlier) return earlier;
+        if (store.Catalog.FindSubmission(item.SubmissionId) is { } earlier) return earlier;
 
         if (item.Error is not null)
-        {
-            var rejected = new MediaProcessed(item.SubmissionId, item.CorrelationId, null, null, item.Path, item.Modality, MediaStatus.Rejected, [], item.Error);
-            store.Catalog.RecordResult(item.SubmissionId, rejected);
-            return rejected;
-        }
+            return Record(new SubmissionRecord(item.SubmissionId, item.CorrelationId, null, item.Path, item.Modality, SubmissionStatus.Rejected, [], item.Error));
 
         if (store.Find(item.Sha256) is { } existing)
-        {
-            var duplicate = Result(item, MediaStatus.Duplicate, [new MediaFlag(ExactDuplicate, "sha256", existing.Id, existing.Path, 0, 0)]);
-            store.Catalog.RecordResult(item.SubmissionId, duplicate);
-            return duplicate;
-        }
+            return Record(Result(item, SubmissionStatus.Duplicate, [new CatalogFlag(FlagKind.ExactDuplicate, FlagMethods.Sha256, existing.Id, existing.Path, 0, 0)]));
 
         var rules = policy.For(item.Modality);
-        var flags = new List<MediaFlag>();
+        var flags = new List<CatalogFlag>();
         if (PdqFlag(item, rules) is { } pdq) flags.Add(pdq);
         if (ChromaprintFlag(item, rules) is { } audio) flags.Add(audio);
         foreach (var e in item.Embeddings.Where(e => e.Semantic))
             if (EmbeddingFlag(e, rules) is { } flag) flags.Add(flag);
-        foreach (var rule in extraRules) flags.AddRange(rule.Evaluate(item));
+        foreach (var rule in _rules) flags.AddRange(rule.Evaluate(item));
 
-        var result = Result(item, MediaStatus.Indexed, flags.ToArray());
-        var record = new MediaRecord(item.Sha256, item.Path, item.Modality, item.Format, item.SizeBytes, item.Width, item.Height, item.Pdq, item.PdqQuality, item.Collection,
-            PdqDihedral: item.PdqDihedral, DurationSeconds: item.DurationSeconds, Chromaprint: item.Chromaprint);
-        var embeddings = item.Embeddings.Select(e => new StoredEmbedding($"{e.Pack}@{e.Version}", e.Space, e.Semantic, e.Vector)).ToArray();
-        if (!store.Add(record, embeddings, flags, item.SubmissionId, result))
-            return ProcessLocked(item); // catalogued meanwhile by another node: now an exact duplicate
+        var result = Result(item, SubmissionStatus.Indexed, flags);
+        var record = new CatalogItem(0, item.Sha256, item.Path, item.Modality, item.Format, item.SizeBytes, item.Width, item.Height,
+            item.Pdq is null ? null : PdqHash.Parse(item.Pdq).ToBytes(), item.PdqQuality,
+            item.PdqDihedral is null ? null : [.. item.PdqDihedral.SelectMany(h => PdqHash.Parse(h).ToBytes())],
+            item.DurationSeconds, item.Chromaprint, item.Collection);
+        var embeddings = item.Embeddings.Select(e => new CatalogEmbedding(new PackKey(e.Pack, e.Version), e.Space, e.Semantic, e.Vector)).ToArray();
+        if (store.Add(record, embeddings, result) is null)
+            return ProcessLocked(item); // catalogued meanwhile by another process: now an exact duplicate
         return result;
     }
 
-    MediaFlag? PdqFlag(MediaEncoded item, ModalityPolicy rules)
+    SubmissionRecord Record(SubmissionRecord result)
+    {
+        store.Catalog.RecordSubmission(result);
+        return store.Catalog.FindSubmission(result.SubmissionId) ?? result; // another node may have recorded it first
+    }
+
+    /// <summary>PDQ: a range query per dihedral variant among hashes of sufficient quality, then the earliest hit.</summary>
+    CatalogFlag? PdqFlag(MediaEncoded item, ModalityPolicy rules)
     {
         if (item.Pdq is null || item.PdqQuality < rules.PdqMinQuality) return null;
-        var variants = (item.PdqDihedral ?? [item.Pdq]).Select(PdqHash.Parse).ToArray();
-        if (store.Pdq.FirstWithin(variants, rules.PdqMaxDistance, rules.PdqMinQuality) is not { } match) return null;
-        var of = store.Find(match.Id);
-        return new MediaFlag(NearDuplicate, "pdq", match.Id, of?.Path, match.Distance, rules.PdqMaxDistance);
+        var best = new Dictionary<long, int>();
+        foreach (var variant in item.PdqDihedral ?? [item.Pdq])
+            foreach (var hit in store.Pdq.RangeSearch(PdqHash.Parse(variant).ToBytes(), rules.PdqMaxDistance, seq => store.Find(seq)?.PdqQuality >= rules.PdqMinQuality))
+                best[hit.Id] = Math.Min(hit.Distance, best.GetValueOrDefault(hit.Id, int.MaxValue));
+        if (best.Count == 0) return null;
+        var original = best.Keys.Min();
+        return new CatalogFlag(FlagKind.NearDuplicate, FlagMethods.Pdq, store.Find(original)?.Id, store.Find(original)?.Path, best[original], rules.PdqMaxDistance);
     }
 
-    MediaFlag? ChromaprintFlag(MediaEncoded item, ModalityPolicy rules)
+    CatalogFlag? ChromaprintFlag(MediaEncoded item, ModalityPolicy rules)
     {
         if (item.Chromaprint is not { Length: > 0 } fp) return null;
-        if (store.Chromaprint.FirstWithin(fp, 1 - rules.ChromaprintMaxBitErrorRate) is not { } hit) return null;
-        return new MediaFlag(NearDuplicate, "chromaprint", hit.Id, store.Find(hit.Id)?.Path, Math.Round(1 - hit.Match.Similarity, 6), Math.Round(rules.ChromaprintMaxBitErrorRate, 6));
+        var hits = store.Chromaprint.RangeSearch(fp, 1 - rules.ChromaprintMaxBitErrorRate);
+        if (hits.Count == 0) return null;
+        var (seq, match) = hits[0];
+        return new CatalogFlag(FlagKind.NearDuplicate, FlagMethods.Chromaprint, store.Find(seq)?.Id, store.Find(seq)?.Path,
+            Math.Round(1 - match.Similarity, 6), Math.Round(rules.ChromaprintMaxBitErrorRate, 6));
     }
 
-    MediaFlag? EmbeddingFlag(PackEmbedding e, ModalityPolicy rules)
+    CatalogFlag? EmbeddingFlag(PackEmbedding e, ModalityPolicy rules)
     {
-        var index = store.Vectors($"{e.Pack}@{e.Version}");
-        if (index is null || index.Count == 0) return null;
+        if (store.Space(new PackKey(e.Pack, e.Version)) is not { } space) return null;
         var threshold = rules.CosineThreshold(e.Pack);
-        if (index.FirstWithin(e.Vector, (float)(1.0 - threshold)) is not { } hit) return null;
-        var distance = Math.Max(0, 1.0 - hit.Similarity);
-        return new MediaFlag(NearDuplicate, $"embedding:{e.Pack}", hit.Id, store.Find(hit.Id)?.Path, Math.Round(distance, 6), threshold);
+        var hits = space.Index.RangeSearch(e.Vector, (float)threshold);
+        if (hits.Length == 0) return null;
+        var original = hits[0];
+        return new CatalogFlag(FlagKind.NearDuplicate, FlagMethods.Embedding(e.Pack), store.Find(original.Id)?.Id, store.Find(original.Id)?.Path,
+            Math.Round(Math.Max(0, original.Distance), 6), threshold);
     }
 
-    static MediaProcessed Result(MediaEncoded item, string status, MediaFlag[] flags) =>
-        new(item.SubmissionId, item.CorrelationId, item.Sha256, item.Sha256, item.Path, item.Modality, status, flags);
+    static SubmissionRecord Result(MediaEncoded item, SubmissionStatus status, IReadOnlyList<CatalogFlag> flags) =>
+        new(item.SubmissionId, item.CorrelationId, item.Sha256, item.Path, item.Modality, status, flags);
 }

@@ -1,3 +1,4 @@
+using Media.Catalog;
 using Media.Contracts.V1;
 
 namespace Media.Detection;
@@ -6,7 +7,7 @@ namespace Media.Detection;
 public interface IFlagRule
 {
     /// <summary>Flags for <paramref name="item"/> against what is indexed now.</summary>
-    IEnumerable<MediaFlag> Evaluate(MediaEncoded item);
+    IEnumerable<CatalogFlag> Evaluate(MediaEncoded item);
 }
 
 /// <summary>The embeddings a rule may use: those of <c>semantic: true</c> packs, or every pack when <c>allowNonSemantic</c> (tests and demos).</summary>

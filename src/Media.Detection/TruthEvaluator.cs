@@ -1,7 +1,9 @@
 using System.Numerics.Tensors;
 using System.Security.Cryptography;
 using System.Text.Json;
-using Media.Embeddings.Hashing;
+using Media.Catalog;
+using Media.Domain;
+using Media.Hashing;
 using Media.Index;
 
 namespace Media.Detection;
@@ -41,7 +43,7 @@ public sealed record TruthFile(TruthPair[]? Pairs, TruthItem[]? Items)
 /// configured thresholds, ROC AUC, and the threshold reaching a target precision — how a user tunes thresholds on
 /// their own catalogue.
 /// </summary>
-public sealed class TruthEvaluator(MediaStore store, DetectionPolicy policy, ConceptRule? concepts, bool allowNonSemantic)
+public sealed class TruthEvaluator(IndexedCatalog store, DetectionPolicy policy, ConceptRule? concepts, bool allowNonSemantic)
 {
     /// <summary>References that matched no catalogued media.</summary>
     public List<string> Unresolved { get; } = [];
@@ -57,17 +59,17 @@ public sealed class TruthEvaluator(MediaStore store, DetectionPolicy policy, Con
             var pdq = pairs.Where(p => p.A.Pdq is not null && p.B.Pdq is not null).Select(p =>
             {
                 var lowQuality = p.A.PdqQuality < rules.PdqMinQuality || p.B.PdqQuality < rules.PdqMinQuality;
-                var distance = lowQuality ? PdqHash.Bits : (p.B.PdqDihedral ?? [p.B.Pdq!]).Min(h => PdqHash.Parse(h).HammingDistance(PdqHash.Parse(p.A.Pdq!)));
+                var a = PdqHash.FromBytes(p.A.Pdq!);
+                var distance = lowQuality ? PdqHash.Bits : (p.B.PdqDihedral ?? p.B.Pdq!).Chunk(32).Min(h => PdqHash.FromBytes(h).HammingDistance(a));
                 return new Scored(-distance, p.Duplicate);
             }).ToArray();
             if (pdq.Length > 0) reports.Add(Evaluation.Report("duplicate", "pdq", pdq, -rules.PdqMaxDistance, true, targetPrecision, s => 0.0 - s));
 
-            foreach (var (key, info) in store.Packs.Where(p => p.Value.Semantic || allowNonSemantic))
+            foreach (var space in store.Spaces.Where(s => s.Semantic || allowNonSemantic))
             {
-                var index = store.Vectors(key)!;
-                var pack = key[..key.LastIndexOf('@')];
-                var data = pairs.Select(p => (p, a: index.RowOf(p.A.Id), b: index.RowOf(p.B.Id))).Where(x => x.a >= 0 && x.b >= 0)
-                    .Select(x => new Scored(-(1.0 - TensorPrimitives.Dot(index.Row(x.a).Vector, index.Row(x.b).Vector)), x.p.Duplicate)).ToArray();
+                var pack = space.Pack.Name;
+                var data = pairs.Select(p => (p, a: VectorOf(space.Index, p.A), b: VectorOf(space.Index, p.B))).Where(x => x.a is not null && x.b is not null)
+                    .Select(x => new Scored(-(1.0 - TensorPrimitives.Dot(x.a, x.b)), x.p.Duplicate)).ToArray();
                 var t = rules.CosineThreshold(pack);
                 if (data.Length > 0) reports.Add(Evaluation.Report("duplicate", $"embedding:{pack}", data, -t, true, targetPrecision, s => Math.Round(0.0 - s, 6)));
             }
@@ -78,13 +80,13 @@ public sealed class TruthEvaluator(MediaStore store, DetectionPolicy policy, Con
         if (anomalyItems.Length > 0)
         {
             var rule = new AnomalyRule(store, policy.Anomaly with { AllowNonSemantic = allowNonSemantic || policy.Anomaly.AllowNonSemantic });
-            foreach (var (key, info) in store.Packs.Where(p => p.Value.Semantic || rule.Options.AllowNonSemantic))
+            foreach (var space in store.Spaces.Where(s => s.Semantic || rule.Options.AllowNonSemantic))
             {
-                var index = store.Vectors(key)!;
+                var index = space.Index;
                 var threshold = AnomalyRule.Quantile(rule.PopulationScores(index, null), rule.Options.Quantile);
-                var data = anomalyItems.Select(i => (i, row: index.RowOf(i.Media!.Id))).Where(x => x.row >= 0)
-                    .Select(x => new Scored(rule.Score(index, index.Row(x.row).Vector, null, exclude: x.i.Media!.Id), x.i.Label.Anomaly!.Value)).ToArray();
-                if (data.Length > 0) reports.Add(Evaluation.Report("anomaly", $"knn:{key[..key.LastIndexOf('@')]}", data, threshold, false, targetPrecision, s => Math.Round(s, 6)));
+                var data = anomalyItems.Select(i => (i, v: VectorOf(index, i.Media!))).Where(x => x.v is not null)
+                    .Select(x => new Scored(rule.Score(index, x.v, null, exclude: x.i.Media!.Seq), x.i.Label.Anomaly!.Value)).ToArray();
+                if (data.Length > 0) reports.Add(Evaluation.Report("anomaly", FlagMethods.Knn(space.Pack.Name), data, threshold, false, targetPrecision, s => Math.Round(s, 6)));
             }
         }
 
@@ -92,19 +94,17 @@ public sealed class TruthEvaluator(MediaStore store, DetectionPolicy policy, Con
         if (conceptItems.Length > 0)
         {
             if (concepts is null) throw new ArgumentException("the truth file labels concepts: give --policy and --pack");
-            foreach (var (key, _) in store.Packs)
+            foreach (var space in store.Spaces)
             {
-                var index = store.Vectors(key)!;
-                var pack = key[..key.LastIndexOf('@')];
+                var pack = space.Pack.Name;
                 foreach (var group in conceptItems.GroupBy(i => i.Label.Concept!))
                 {
                     double? threshold = null;
                     var data = new List<Scored>();
                     foreach (var (media, label) in group)
                     {
-                        var row = index.RowOf(media!.Id);
-                        if (row < 0) continue;
-                        foreach (var (c, score) in concepts.Scores(pack, index.Row(row).Vector).Where(s => s.Concept.Name == group.Key))
+                        if (VectorOf(space.Index, media!) is not { } vector) continue;
+                        foreach (var (c, score) in concepts.Scores(pack, vector).Where(s => s.Concept.Name == group.Key))
                         {
                             threshold = c.Threshold;
                             data.Add(new Scored(score, label.Match ?? true));
@@ -118,17 +118,23 @@ public sealed class TruthEvaluator(MediaStore store, DetectionPolicy policy, Con
     }
 
     /// <summary>A media reference: a catalog id, or a path (relative to the truth file) whose bytes' SHA-256 or first path is catalogued.</summary>
-    MediaRecord? Resolve(string reference, string baseDirectory)
+    CatalogItem? Resolve(string reference, string baseDirectory)
     {
-        if (reference.Length == 64 && reference.All(char.IsAsciiHexDigitLower) && store.Find(reference) is { } byId) return byId;
+        if (reference.Length == 64 && reference.All(char.IsAsciiHexDigitLower) && store.Catalog.Find(reference) is { } byId) return byId;
         var path = Path.GetFullPath(Path.Combine(baseDirectory, reference));
-        MediaRecord? found = null;
+        CatalogItem? found = null;
         if (File.Exists(path))
         {
             using var stream = File.OpenRead(path);
-            found = store.Find(Convert.ToHexStringLower(SHA256.HashData(stream)));
+            found = store.Catalog.Find(Convert.ToHexStringLower(SHA256.HashData(stream)));
         }
         if (found is null) Unresolved.Add(reference);
         return found;
+    }
+
+    static float[]? VectorOf(IVectorIndex index, CatalogItem item)
+    {
+        var v = new float[index.Dimension];
+        return index.TryGetVector(item.Seq, v) ? v : null;
     }
 }

@@ -1,6 +1,10 @@
-using Media.Codecs.Audio;
-
 namespace Media.Index;
+
+/// <summary>The best alignment of two Chromaprint fingerprints: similarity = 1 − bit error rate over the overlap.</summary>
+/// <param name="Similarity">1 − (differing bits / compared bits), in [0, 1]; unrelated audio scores about 0.5.</param>
+/// <param name="Offset">Items by which the second fingerprint is shifted (one item ≈ 0.124 s).</param>
+/// <param name="Overlap">Items compared.</param>
+public readonly record struct FingerprintMatch(double Similarity, int Offset, int Overlap);
 
 /// <summary>
 /// Chromaprint lookup without scanning every stored fingerprint: an inverted index from the top 20 bits of each
@@ -17,13 +21,14 @@ namespace Media.Index;
 public sealed class AudioFingerprintIndex
 {
     const int KeyShift = 12;
-    readonly List<(string Id, uint[] Fingerprint)> _entries = [];
+    readonly List<(long Id, uint[] Fingerprint)> _entries = [];
     readonly Dictionary<uint, List<int>> _postings = [];
     readonly ReaderWriterLockSlim _lock = new();
 
     public int Count { get { _lock.EnterReadLock(); try { return _entries.Count; } finally { _lock.ExitReadLock(); } } }
 
-    public void Add(string id, uint[] fingerprint)
+    /// <summary>Adds a raw fingerprint under <paramref name="id"/> (the catalog sequence).</summary>
+    public void Add(long id, uint[] fingerprint)
     {
         _lock.EnterWriteLock();
         try
@@ -39,10 +44,14 @@ public sealed class AudioFingerprintIndex
         finally { _lock.ExitWriteLock(); }
     }
 
-    /// <summary>The earliest indexed fingerprint whose best-alignment similarity to <paramref name="query"/> is at least <paramref name="minSimilarity"/>.</summary>
-    public (string Id, FingerprintMatch Match)? FirstWithin(uint[] query, double minSimilarity)
+    /// <summary>
+    /// Every indexed fingerprint whose best-alignment similarity to <paramref name="query"/> is at least
+    /// <paramref name="minSimilarity"/>, in ascending id order (a range search: the caller picks the earliest).
+    /// </summary>
+    public List<(long Id, FingerprintMatch Match)> RangeSearch(uint[] query, double minSimilarity)
     {
-        if (query.Length == 0) return null;
+        var hits = new List<(long, FingerprintMatch)>();
+        if (query.Length == 0) return hits;
         _lock.EnterReadLock();
         try
         {
@@ -55,13 +64,14 @@ public sealed class AudioFingerprintIndex
                 foreach (var e in list) votes[e] = votes.GetValueOrDefault(e) + 1;
             }
             var needed = Math.Max(2, (int)Math.Ceiling(0.05 * query.Length));
-            foreach (var candidate in votes.Where(v => v.Value >= needed).Select(v => v.Key).Order())
+            foreach (var candidate in votes.Where(v => v.Value >= needed).Select(v => v.Key))
             {
                 var (id, fp) = _entries[candidate];
-                var match = AudioFingerprint.Compare(fp, query);
-                if (match.Similarity >= minSimilarity) return (id, match);
+                var match = FingerprintComparison.Compare(fp, query);
+                if (match.Similarity >= minSimilarity) hits.Add((id, match));
             }
-            return null;
+            hits.Sort((a, b) => a.Item1.CompareTo(b.Item1));
+            return hits;
         }
         finally { _lock.ExitReadLock(); }
     }

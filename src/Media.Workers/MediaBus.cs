@@ -1,4 +1,5 @@
 using MassTransit;
+using Media.Application;
 using Media.Contracts.V1;
 using Media.Workers.Consumers;
 using Microsoft.Extensions.DependencyInjection;
@@ -13,24 +14,27 @@ public static class MediaBus
     public const string QueryQueue = "media-query";
 
     /// <summary>
-    /// Registers MassTransit with the consumers of <see cref="MediaServiceOptions.Roles"/>, plus, when
-    /// <paramref name="trackSubmissions"/>, a temporary endpoint that feeds results to <see cref="SubmissionTracker"/>.
+    /// Registers MassTransit with the consumers of <see cref="MediaServiceOptions.Roles"/> (each configured by its
+    /// <c>ConsumerDefinition</c>), plus, when <paramref name="trackSubmissions"/>, an endpoint of this process's own
+    /// that feeds results to <see cref="SubmissionTracker"/>. The application services come from
+    /// <see cref="MediaServices.AddMediaServices"/>.
     /// </summary>
     public static IServiceCollection AddMediaBus(this IServiceCollection services, MediaServiceOptions options, bool trackSubmissions)
     {
         services.AddSingleton<SubmissionTracker>();
         services.AddMassTransit(x =>
         {
-            x.AddConsumer<EncodeConsumer>();
-            x.AddConsumer<DetectConsumer>();
-            x.AddConsumer<SearchConsumer>();
+            var roles = options.Roles;
+            if ((roles & WorkerRoles.Encode) != 0) x.AddConsumer<EncodeConsumer, EncodeConsumerDefinition>();
+            if ((roles & WorkerRoles.Detect) != 0) x.AddConsumer<DetectConsumer, DetectConsumerDefinition>();
+            if ((roles & WorkerRoles.Query) != 0) x.AddConsumer<SearchConsumer, SearchConsumerDefinition>();
             x.AddConsumer<SubmissionResultConsumer>();
             x.AddRequestClient<SearchRequest>(new Uri($"queue:{QueryQueue}"), RequestTimeout.After(s: 120));
 
             switch (options.Transport.ToLowerInvariant())
             {
                 case "inmemory":
-                    x.UsingInMemory((context, cfg) => ConfigureEndpoints(context, cfg, options, trackSubmissions));
+                    x.UsingInMemory((context, cfg) => ConfigureEndpoints(context, cfg, trackSubmissions));
                     break;
                 case "rabbitmq":
                     var broker = RabbitMqAddress.Parse(options.RabbitMqUri ?? "amqp://guest:guest@127.0.0.1:5672/");
@@ -43,7 +47,7 @@ public static class MediaBus
                             h.PublisherConfirmation = true; // a publish completes only once the broker has it
                             h.RequestedConnectionTimeout(TimeSpan.FromSeconds(10));
                         });
-                        ConfigureEndpoints(context, cfg, options, trackSubmissions);
+                        ConfigureEndpoints(context, cfg, trackSubmissions);
                     });
                     break;
                 default:
@@ -53,41 +57,16 @@ public static class MediaBus
         return services;
     }
 
-    static void ConfigureEndpoints(IBusRegistrationContext context, IBusFactoryConfigurator cfg, MediaServiceOptions options, bool trackSubmissions)
+    /// <summary>
+    /// Transient failures (I/O, a busy database, a broker hiccup) are retried with backoff; bad input never throws (it
+    /// becomes a rejected result), and what still fails lands in the endpoint's <c>_error</c> queue.
+    /// </summary>
+    internal static void UseRetry(IReceiveEndpointConfigurator e) =>
+        e.UseMessageRetry(r => r.Exponential(5, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(300)));
+
+    static void ConfigureEndpoints<T>(IBusRegistrationContext context, IBusFactoryConfigurator<T> cfg, bool trackSubmissions) where T : IReceiveEndpointConfigurator
     {
-        var roles = options.Roles;
-        // Transient failures (I/O, a busy database, a broker hiccup) are retried with backoff; bad input never
-        // throws (it becomes a rejected result), and what still fails lands in the endpoint's _error queue.
-        void Retry(IReceiveEndpointConfigurator e) => e.UseMessageRetry(r => r.Exponential(5, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(300)));
-        if ((roles & WorkerRoles.Encode) != 0)
-        {
-            cfg.ReceiveEndpoint(EncodeQueue, e =>
-            {
-                Retry(e);
-                e.PrefetchCount = options.EncodeBatchSize * (options.EncodeConcurrency + 1);
-                e.ConfigureConsumer<EncodeConsumer>(context, c => c.Options<BatchOptions>(o => o
-                    .SetMessageLimit(options.EncodeBatchSize)
-                    .SetTimeLimit(options.EncodeBatchTimeLimit)
-                    .SetConcurrencyLimit(options.EncodeConcurrency)));
-            });
-        }
-        if ((roles & WorkerRoles.Detect) != 0)
-        {
-            cfg.ReceiveEndpoint(DetectQueue, e =>
-            {
-                Retry(e);
-                // Many messages in hand so that out-of-order arrivals can wait for their turn; processing is serial.
-                e.PrefetchCount = options.DetectConcurrency;
-                e.ConcurrentMessageLimit = options.DetectConcurrency;
-                e.ConfigureConsumer<DetectConsumer>(context);
-            });
-        }
-        if ((roles & WorkerRoles.Query) != 0)
-            cfg.ReceiveEndpoint(QueryQueue, e =>
-            {
-                e.ConcurrentMessageLimit = Environment.ProcessorCount;
-                e.ConfigureConsumer<SearchConsumer>(context);
-            });
+        cfg.ConfigureEndpoints(context, filter => filter.Exclude<SubmissionResultConsumer>());
         if (trackSubmissions)
         {
             // A durable queue of this submitter's own, so results published while the broker restarts are kept;

@@ -1,4 +1,5 @@
 using MassTransit;
+using Media.Application;
 using Media.Contracts.V1;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -9,32 +10,44 @@ namespace Media.Workers;
 /// <summary>Builds a generic host running the media consumers for the configured roles and transport.</summary>
 public static class MediaHost
 {
-    /// <summary>Loads the runtime (packs, catalog) and builds the host; start it with <c>StartAsync</c>.</summary>
+    /// <summary>
+    /// Builds the host with the application services of the configured roles and their consumers, and builds those
+    /// services at once (packs, catalog, indexes), so that loading errors surface here; start it with <c>StartAsync</c>.
+    /// </summary>
     /// <exception cref="Media.Embeddings.Packs.ModelPackException">A pack fails to load.</exception>
+    /// <exception cref="Media.Catalog.CatalogException">The catalog cannot be opened.</exception>
+    /// <remarks>Other exceptions as <see cref="MediaServices.Start"/>.</remarks>
     public static IHost Build(MediaServiceOptions options, ILoggerFactory logging, bool trackSubmissions)
     {
-        var runtime = new MediaRuntime(options, logging);
         var builder = new HostApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Services.AddSingleton(logging);
         builder.Services.AddLogging();
-        builder.Services.AddSingleton(runtime);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+        builder.Services.AddMediaServices(options);
         builder.Services.AddMediaBus(options, trackSubmissions);
-        return builder.Build();
+        var host = builder.Build();
+        try
+        {
+            MediaServices.Start(host.Services);
+        }
+        catch
+        {
+            ((IAsyncDisposable)host).DisposeAsync().AsTask().GetAwaiter().GetResult();
+            throw;
+        }
+        return host;
     }
 
-    /// <summary>Stops the host (draining in-flight messages), disposes it and the runtime it loaded.</summary>
+    /// <summary>Stops the host (draining in-flight messages), then disposes it and every service it built.</summary>
     public static async Task StopAndDisposeAsync(IHost host)
     {
-        var runtime = host.Services.GetRequiredService<MediaRuntime>();
         try
         {
             await host.StopAsync(CancellationToken.None);
         }
         finally
         {
-            host.Dispose();
-            await runtime.DisposeAsync();
+            await ((IAsyncDisposable)host).DisposeAsync();
         }
     }
 

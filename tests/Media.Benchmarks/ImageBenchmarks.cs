@@ -1,6 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using Media.Codecs;
-using Media.Embeddings.Hashing;
+using Media.Hashing;
 using Media.Embeddings.Packs;
 using Media.Embeddings.Preprocessing;
 

@@ -1,3 +1,4 @@
+using Media.Application;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Engines;
 using IHost = Microsoft.Extensions.Hosting.IHost;

@@ -1,3 +1,4 @@
+using Media.Application;
 using System.Diagnostics;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Engines;

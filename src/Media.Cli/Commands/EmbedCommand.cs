@@ -72,7 +72,7 @@ static class EmbedCommand
     static int EmbedImages(ModelPack pack, string[] paths, bool json)
     {
         var decoder = new ImageDecoder();
-        var pipeline = new ImagePipeline(pack.Image!, decoder);
+        var pipeline = new ImagePipeline(pack.Image!);
         var reader = new SourceReader(decoder.Limits);
         var decoded = paths.AsParallel().AsOrdered().Select(path =>
         {

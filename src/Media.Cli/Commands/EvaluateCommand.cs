@@ -1,8 +1,8 @@
 using System.CommandLine;
+using Media.Application;
 using Media.Detection;
 using Media.Embeddings.Packs;
 using Media.Embeddings.Runtime;
-using Media.Index;
 
 namespace Media.Cli.Commands;
 
@@ -25,20 +25,21 @@ static class EvaluateCommand
         command.SetAction(parse =>
         {
             var dir = service.DataDirectory(parse);
-            if (!File.Exists(Path.Combine(dir, "catalog.db"))) { CliOutput.Error($"no catalog in {Path.GetFullPath(dir)}: ingest first"); return 2; }
-            var options = service.Build(parse, Media.Workers.WorkerRoles.None);
+            if (!Catalogs.Exists(dir)) { CliOutput.Error($"no catalog in {Path.GetFullPath(dir)}: ingest first"); return 2; }
+            var options = service.Build(parse, WorkerRoles.None);
             var truthFile = parse.GetValue(truth)!;
             var packs = new List<ModelPack>();
             try
             {
                 var file = TruthFile.Load(truthFile.FullName);
-                using var store = MediaStore.Open(dir);
+                using var catalog = Catalogs.Open(dir);
+                var store = new IndexedCatalog(catalog);
                 ConceptRule? concepts = null;
                 if (options.PolicyFile is { } policy)
                 {
                     var factory = new OnnxSessionFactory(options.Sessions);
                     packs.AddRange(options.PackDirectories.Select(p => ModelPack.Load(p, factory)));
-                    concepts = new ConceptRule(ConceptPolicy.Load(policy), Path.GetDirectoryName(Path.GetFullPath(policy))!, packs, options.AllowNonSemantic);
+                    concepts = ConceptReferences.Load(policy, packs, options.AllowNonSemantic);
                 }
                 var evaluator = new TruthEvaluator(store, options.Detection, concepts, options.AllowNonSemantic);
                 var reports = evaluator.Evaluate(file, truthFile.DirectoryName!, parse.GetValue(target));
@@ -52,7 +53,7 @@ static class EvaluateCommand
                 }
                 return 0;
             }
-            catch (Exception ex) when (ex is FormatException or ArgumentException or ModelPackException or ExecutionProviderException or Media.Codecs.MediaRejectedException)
+            catch (Exception ex) when (ex is FormatException or ArgumentException or Media.Catalog.CatalogException or ModelPackException or ExecutionProviderException or Media.Codecs.MediaRejectedException)
             {
                 CliOutput.Error(ex.Message);
                 return 2;

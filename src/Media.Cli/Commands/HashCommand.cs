@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Security.Cryptography;
 using Media.Codecs;
 using Media.Codecs.Audio;
-using Media.Embeddings.Hashing;
+using Media.Hashing;
 
 namespace Media.Cli.Commands;
 

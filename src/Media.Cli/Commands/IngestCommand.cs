@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Media.Application;
 using Media.Contracts.V1;
 using Media.Embeddings.Packs;
 using Media.Embeddings.Runtime;

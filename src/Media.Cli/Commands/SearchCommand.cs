@@ -1,5 +1,6 @@
 using System.CommandLine;
 using MassTransit;
+using Media.Application;
 using Media.Contracts.V1;
 using Media.Embeddings.Packs;
 using Media.Embeddings.Runtime;

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Media.Application;
 using Media.Embeddings.Packs;
 using Media.Embeddings.Runtime;
 using Media.Workers;
@@ -42,15 +43,16 @@ static class ServeCommand
                     CliOutput.Error("warning: --transport inmemory serves only this process; use --transport rabbitmq for separate workers");
                 host = MediaHost.Build(options, logging, trackSubmissions: false);
             }
-            catch (Exception ex) when (ex is ModelPackException or ExecutionProviderException or FormatException or ArgumentException or Media.Codecs.MediaRejectedException)
+            catch (Exception ex) when (ex is ModelPackException or Media.Catalog.CatalogException or ExecutionProviderException or FormatException or ArgumentException or Media.Codecs.MediaRejectedException)
             {
                 CliOutput.Error(ex.Message);
                 return 2;
             }
             try
             {
-                var runtime = host.Services.GetRequiredService<MediaRuntime>();
-                Console.Error.WriteLine($"media serve: roles {chosen}, transport {runtime.Options.Transport}, packs [{string.Join(", ", runtime.Packs.Select(p => p.Key))}], data {Path.GetFullPath(runtime.Options.DataDirectory)}");
+                var options = host.Services.GetRequiredService<MediaServiceOptions>();
+                IEnumerable<ModelPack> packs = host.Services.GetService<LoadedPacks>() ?? Enumerable.Empty<ModelPack>();
+                Console.Error.WriteLine($"media serve: roles {chosen}, transport {options.Transport}, packs [{string.Join(", ", packs.Select(p => p.Key))}], data {Path.GetFullPath(options.DataDirectory)}");
                 await host.StartAsync(cancel);
                 await host.WaitForShutdownAsync(CancellationToken.None); // SIGTERM/SIGINT
                 Console.Error.WriteLine("media serve: draining in-flight messages");

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Media.Application;
 using Media.Detection;
 using Media.Embeddings.Pipeline;
 using Media.Workers;

@@ -1,3 +1,5 @@
+using Media.Catalog;
+using Media.Application;
 using System.CommandLine;
 using Media.Index;
 
@@ -14,13 +16,22 @@ static class StatsCommand
         command.SetAction(parse =>
         {
             var dir = service.DataDirectory(parse);
-            if (!File.Exists(Path.Combine(dir, "catalog.db")))
+            if (!Catalogs.Exists(dir))
             {
                 CliOutput.Error($"no catalog in {Path.GetFullPath(dir)}");
                 return 2;
             }
-            using var catalog = MediaCatalog.Open(dir);
-            var s = catalog.Stats();
+            CatalogStats s;
+            try
+            {
+                using var catalog = Catalogs.Open(dir);
+                s = catalog.Stats();
+            }
+            catch (CatalogException ex)
+            {
+                CliOutput.Error(ex.Message);
+                return 2;
+            }
             if (parse.GetValue(json)) CliOutput.Line(new { items = s.Items, byModality = s.ByModality, packs = s.Packs, flags = s.Flags });
             else
             {

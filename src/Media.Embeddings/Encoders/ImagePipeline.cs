@@ -4,10 +4,10 @@ using Media.Embeddings.Preprocessing;
 namespace Media.Embeddings.Encoders;
 
 /// <summary>
-/// Decode → CLIP preprocessing → batched image encoder, for one pack. Decoding and preprocessing run on the
-/// calling threads (parallel across items); the encoder is called once per batch.
+/// CLIP preprocessing → image encoder for already decoded images, for one pack (the query and policy path; ingest
+/// batches through <c>EncodeStage</c>). Preprocessing runs in parallel across the images; the encoder is called once.
 /// </summary>
-public sealed class ImagePipeline(ImageEncoder encoder, ImageDecoder decoder)
+public sealed class ImagePipeline(ImageEncoder encoder)
 {
     readonly ClipImagePreprocessor _pre = new(encoder.Preprocessing);
 

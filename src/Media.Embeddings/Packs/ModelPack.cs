@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using Media.Domain;
 using Media.Embeddings.Encoders;
 using Media.Embeddings.Runtime;
 using Media.Embeddings.Tokenization;
@@ -24,7 +25,7 @@ public sealed class ModelPack : IDisposable
     /// <summary>Pack name.</summary>
     public string Name => Manifest.Name;
     /// <summary>Stable key for stored embeddings: <c>name@version</c>.</summary>
-    public string Key => $"{Manifest.Name}@{Manifest.Version}";
+    public PackKey Key => new(Manifest.Name, Manifest.Version);
 
     ModelPack(string directory, PackManifest manifest, ImageEncoder? image, TextEncoder? text, AudioEncoder? audio)
     {

@@ -1,11 +1,12 @@
-using System.Security.Cryptography;
 using Media.Codecs;
 using Media.Codecs.Audio;
 using Media.Contracts.V1;
 using Media.Embeddings.Encoders;
-using Media.Embeddings.Hashing;
+using Media.Hashing;
 using Media.Embeddings.Packs;
 using Media.Embeddings.Preprocessing;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Media.Embeddings.Pipeline;
 
@@ -23,6 +24,10 @@ public sealed record EncodeSettings
 /// The encode stage of the pipeline, free of any message-bus code: read bytes, SHA-256, skip bytes that are already
 /// catalogued (no re-encoding), decode, PDQ with its dihedral hashes, and one embedding per loaded pack through that
 /// pack's <see cref="InferenceBatcher"/>. Items of a call are processed in parallel; a rejected item does not affect the others.
+/// <para>Bad input is rejected per item with a reason (<see cref="MediaRejectedException"/> from the decoders). Should an
+/// item fail in any other way (a decoder bug, a failed inference batch), the failed items are encoded again one by one,
+/// alone, after the rest of the call; an item that fails alone too is rejected with the error as its reason and logged.
+/// No exception leaves <see cref="EncodeAsync"/> but cancellation, so one guilty item never costs its batch.</para>
 /// </summary>
 public sealed class EncodeStage : IAsyncDisposable
 {
@@ -35,8 +40,16 @@ public sealed class EncodeStage : IAsyncDisposable
     readonly (ModelPack Pack, ClipImagePreprocessor Pre, InferenceBatcher Batcher)[] _imageTowers;
     readonly DecodeOptions _decodeOptions;
 
-    public EncodeStage(IReadOnlyList<ModelPack> packs, Func<string, bool> isCatalogued, EncodeSettings? settings = null, DecodeLimits? limits = null)
+    readonly ILogger _log;
+
+    /// <param name="packs">The loaded packs; every tower of each is used.</param>
+    /// <param name="isCatalogued">Whether bytes with this SHA-256 are catalogued already (they are then not encoded again).</param>
+    /// <param name="settings">Decode and batch settings.</param>
+    /// <param name="limits">Decoder limits.</param>
+    /// <param name="logger">Where unexpected per-item failures are logged.</param>
+    public EncodeStage(IReadOnlyList<ModelPack> packs, Func<string, bool> isCatalogued, EncodeSettings? settings = null, DecodeLimits? limits = null, ILogger? logger = null)
     {
+        _log = logger ?? NullLogger.Instance;
         _packs = packs;
         _isCatalogued = isCatalogued;
         _settings = settings ?? new EncodeSettings();
@@ -52,11 +65,32 @@ public sealed class EncodeStage : IAsyncDisposable
     public async Task<MediaEncoded[]> EncodeAsync(IReadOnlyList<MediaSubmitted> submissions, CancellationToken cancel = default)
     {
         var outcomes = new MediaEncoded[submissions.Count];
+        var failed = new System.Collections.Concurrent.ConcurrentBag<int>();
         await Parallel.ForEachAsync(Enumerable.Range(0, submissions.Count),
             new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = cancel },
-            async (i, ct) => outcomes[i] = await EncodeOneAsync(submissions[i], ct));
+            async (i, ct) =>
+            {
+                try { outcomes[i] = await EncodeOneAsync(submissions[i], ct); }
+                catch (Exception ex) when (ex is not OperationCanceledException) { failed.Add(i); }
+            });
+        foreach (var i in failed.Order())
+        {
+            var s = submissions[i];
+            try
+            {
+                outcomes[i] = await EncodeOneAsync(s, cancel);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                _log.LogError(ex, "{Source}: rejected after failing alone too", s.Source.Describe());
+                outcomes[i] = Rejected(s, $"encoding failed: {ex.GetType().Name}: {ex.Message}");
+            }
+        }
         return outcomes;
     }
+
+    static MediaEncoded Rejected(MediaSubmitted s, string reason) =>
+        new(s.SubmissionId, s.CorrelationId, s.Source.Describe(), "", false, s.Modality ?? Modalities.Image, null, 0, 0, 0, null, 0, null, [], s.Collection, s.Sequence, reason);
 
     async Task<MediaEncoded> EncodeOneAsync(MediaSubmitted s, CancellationToken cancel)
     {
@@ -64,7 +98,7 @@ public sealed class EncodeStage : IAsyncDisposable
         try
         {
             var bytes = await ReadAsync(s.Source, cancel);
-            var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
+            var sha = ContentHash.Sha256Hex(bytes);
             if (_isCatalogued(sha))
                 return new MediaEncoded(s.SubmissionId, s.CorrelationId, path, sha, true, Modalities.Image, null, bytes.Length, 0, 0, null, 0, null, [], s.Collection, s.Sequence);
 
@@ -88,7 +122,7 @@ public sealed class EncodeStage : IAsyncDisposable
         }
         catch (MediaRejectedException ex)
         {
-            return new MediaEncoded(s.SubmissionId, s.CorrelationId, path, "", false, s.Modality ?? Modalities.Image, null, 0, 0, 0, null, 0, null, [], s.Collection, s.Sequence, ex.Message);
+            return Rejected(s, ex.Message);
         }
     }
 

@@ -1,4 +1,5 @@
 using MassTransit;
+using Media.Application;
 using Media.Contracts.V1;
 using Media.Detection;
 
@@ -6,37 +7,45 @@ namespace Media.Workers.Consumers;
 
 /// <summary>
 /// Detect role: each <see cref="MediaEncoded"/>, admitted in its submitter's order → catalog + index → the final
-/// <see cref="MediaProcessed"/>, plus <see cref="NearDuplicateDetected"/>, <see cref="AnomalyDetected"/> or <see cref="ConceptMatched"/> per flag or <see cref="MediaRejected"/>.
+/// <see cref="MediaProcessed"/>, plus one event per flag (<see cref="ExactDuplicateDetected"/>, <see cref="NearDuplicateDetected"/>,
+/// <see cref="AnomalyDetected"/>, <see cref="ConceptMatched"/>) or <see cref="MediaRejected"/>.
 /// A message is acknowledged only after it is processed, so waiting for its turn loses nothing.
 /// </summary>
-public sealed class DetectConsumer(MediaRuntime runtime) : IConsumer<MediaEncoded>
+public sealed class DetectConsumer(DuplicateDetector detector, SequenceGate sequence) : IConsumer<MediaEncoded>
 {
     public async Task Consume(ConsumeContext<MediaEncoded> context)
     {
         var item = context.Message;
-        await runtime.Sequence.WaitTurnAsync(item.CorrelationId, item.Sequence, context.CancellationToken);
-        MediaProcessed result;
+        await sequence.WaitTurnAsync(item.CorrelationId, item.Sequence, context.CancellationToken);
+        Media.Catalog.SubmissionRecord result;
         try
         {
-            result = runtime.Detector!.Process(item);
+            result = detector.Process(item);
         }
         finally
         {
-            runtime.Sequence.Done(item.CorrelationId, item.Sequence);
+            sequence.Done(item.CorrelationId, item.Sequence);
         }
-        if (result.Status == MediaStatus.Rejected)
-            await context.Publish(new MediaRejected(result.SubmissionId, result.CorrelationId, result.Path, result.Error ?? "rejected"), context.CancellationToken);
-        foreach (var flag in result.Flags)
-        {
-            object? evt = flag.Kind switch
-            {
-                DuplicateDetector.NearDuplicate or DuplicateDetector.ExactDuplicate => new NearDuplicateDetected(result.SubmissionId, result.CorrelationId, result.MediaId!, result.Path, flag),
-                "anomaly" => new AnomalyDetected(result.SubmissionId, result.CorrelationId, result.MediaId!, result.Path, flag),
-                "concept" => new ConceptMatched(result.SubmissionId, result.CorrelationId, result.MediaId!, result.Path, flag),
-                _ => null,
-            };
-            if (evt is not null) await context.Publish(evt, evt.GetType(), context.CancellationToken);
-        }
-        await context.Publish(result, context.CancellationToken);
+        foreach (var evt in result.Events()) await context.Publish(evt, evt.GetType(), context.CancellationToken);
+        await context.Publish(result.ToMessage(), context.CancellationToken);
+    }
+}
+
+/// <summary>The detect endpoint: many messages in hand so that out-of-order arrivals can wait for their turn; processing is serial.</summary>
+public sealed class DetectConsumerDefinition : ConsumerDefinition<DetectConsumer>
+{
+    readonly MediaServiceOptions _options;
+
+    public DetectConsumerDefinition(MediaServiceOptions options)
+    {
+        _options = options;
+        EndpointName = MediaBus.DetectQueue;
+    }
+
+    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpoint, IConsumerConfigurator<DetectConsumer> consumer, IRegistrationContext context)
+    {
+        MediaBus.UseRetry(endpoint);
+        endpoint.PrefetchCount = _options.DetectConcurrency;
+        endpoint.ConcurrentMessageLimit = _options.DetectConcurrency;
     }
 }

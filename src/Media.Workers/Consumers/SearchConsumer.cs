@@ -1,10 +1,21 @@
 using MassTransit;
+using Media.Application;
 using Media.Contracts.V1;
 
 namespace Media.Workers.Consumers;
 
-/// <summary>Query role: answers <see cref="SearchRequest"/> with <see cref="SearchResponse"/> (request/response).</summary>
-public sealed class SearchConsumer(MediaRuntime runtime) : IConsumer<SearchRequest>
+/// <summary>Query role: answers <see cref="SearchRequest"/> with <see cref="SearchResponse"/> (request/response) through <see cref="SearchService"/>.</summary>
+public sealed class SearchConsumer(SearchService search) : IConsumer<SearchRequest>
 {
-    public Task Consume(ConsumeContext<SearchRequest> context) => context.RespondAsync(runtime.Search!.Search(context.Message));
+    public Task Consume(ConsumeContext<SearchRequest> context) => context.RespondAsync(search.Search(context.Message));
+}
+
+/// <summary>The query endpoint: one search per core at a time.</summary>
+public sealed class SearchConsumerDefinition : ConsumerDefinition<SearchConsumer>
+{
+    public SearchConsumerDefinition()
+    {
+        EndpointName = MediaBus.QueryQueue;
+        ConcurrentMessageLimit = Environment.ProcessorCount;
+    }
 }

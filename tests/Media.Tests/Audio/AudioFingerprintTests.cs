@@ -1,3 +1,5 @@
+using Media.Index;
+using Media.Hashing;
 using Media.Codecs.Audio;
 using Xunit.Abstractions;
 
@@ -23,7 +25,7 @@ public class AudioFingerprintTests(ITestOutputHelper output)
         foreach (var o in originals)
             foreach (var (kind, copy) in AudioMaterial.Copies(o, tmp.Path))
             {
-                var m = AudioFingerprint.Compare(fps[o], Fingerprint(copy));
+                var m = FingerprintComparison.Compare(fps[o], Fingerprint(copy));
                 output.WriteLine($"same  {Path.GetFileName(o),-14} {kind,-10} similarity {m.Similarity:0.000} offset {m.Offset}");
                 same.Add(m.Similarity);
             }
@@ -31,7 +33,7 @@ public class AudioFingerprintTests(ITestOutputHelper output)
         foreach (var a in originals)
             foreach (var b in originals.Where(b => string.CompareOrdinal(a, b) < 0))
             {
-                var m = AudioFingerprint.Compare(fps[a], fps[b]);
+                var m = FingerprintComparison.Compare(fps[a], fps[b]);
                 output.WriteLine($"other {Path.GetFileName(a),-14} {Path.GetFileName(b),-14} similarity {m.Similarity:0.000}");
                 different.Add(m.Similarity);
             }

@@ -71,7 +71,7 @@ public abstract class CatalogContract : IDisposable
         Assert.Null(image.Chromaprint);
         var audio = catalog.Find(IdOf(2))!;
         Assert.Equal(3.25, audio.DurationSeconds);
-        Assert.Equal([1u, 0xFFFFFFFFu, 2u], audio.Chromaprint);
+        Assert.Equal([1u, 0xFFFFFFFFu, 2u], audio.Chromaprint!);
         Assert.Null(audio.Pdq);
         Assert.Null(catalog.Find(IdOf(3)));
     }

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using Media.Codecs;
-using Media.Embeddings.Hashing;
+using Media.Hashing;
 
 namespace Media.Tests.Codecs;
 

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Media.Codecs;
-using Media.Embeddings.Hashing;
+using Media.Hashing;
 using Xunit.Abstractions;
 
 namespace Media.Tests.Hashing;

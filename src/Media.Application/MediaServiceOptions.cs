@@ -2,7 +2,7 @@ using Media.Detection;
 using Media.Embeddings.Pipeline;
 using Media.Embeddings.Runtime;
 
-namespace Media.Workers;
+namespace Media.Application;
 
 /// <summary>Which consumers a process runs.</summary>
 [Flags]
@@ -11,7 +11,7 @@ public enum WorkerRoles
     None = 0,
     /// <summary>Fetch, hash, decode, embed (<c>MediaSubmitted</c> → <c>MediaEncoded</c>).</summary>
     Encode = 1,
-    /// <summary>Detect and index (<c>MediaEncoded</c> → <c>MediaProcessed</c>); owns the catalog.</summary>
+    /// <summary>Detect and index (<c>MediaEncoded</c> → <c>MediaProcessed</c>); writes the catalog.</summary>
     Detect = 2,
     /// <summary>Answer <c>SearchRequest</c>s.</summary>
     Query = 4,

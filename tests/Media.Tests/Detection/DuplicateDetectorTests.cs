@@ -1,24 +1,28 @@
+using Media.Catalog;
 using Media.Contracts.V1;
 using Media.Detection;
-using Media.Index;
+using Media.Domain;
+using Media.Hashing;
 
-namespace Media.Tests.Pipeline;
+namespace Media.Tests.Detection;
 
-public class DetectionTests : IDisposable
+public class DuplicateDetectorTests : IDisposable
 {
     readonly TempDir _tmp = new();
-    readonly MediaStore _store;
+    readonly IMediaCatalog _catalog;
+    readonly IndexedCatalog _store;
     readonly DuplicateDetector _detector;
 
-    public DetectionTests()
+    public DuplicateDetectorTests()
     {
-        _store = MediaStore.Open(_tmp.Path);
+        _catalog = SqliteCatalog.Open(_tmp.Path);
+        _store = new IndexedCatalog(_catalog);
         _detector = new DuplicateDetector(_store, new DetectionPolicy());
     }
 
-    static MediaEncoded Item(string sha, string path, float[]? vector = null, bool semantic = true, string? pdq = null, int quality = 100, Guid? submission = null) =>
+    static MediaEncoded Item(string sha, string path, float[]? vector = null, bool semantic = true, string? pdq = null, int quality = 100, Guid? submission = null, string[]? dihedral = null) =>
         new(submission ?? Guid.NewGuid(), Guid.Empty, path, sha, false, "image", "jpeg", 100, 10, 10, pdq, quality,
-            pdq is null ? null : [pdq, pdq, pdq, pdq, pdq, pdq, pdq, pdq],
+            pdq is null ? null : dihedral ?? [pdq, pdq, pdq, pdq, pdq, pdq, pdq, pdq],
             vector is null ? [] : [new PackEmbedding("p", "1", "space", semantic, vector)]);
 
     static string Sha(char c) => new(c, 64);
@@ -26,11 +30,11 @@ public class DetectionTests : IDisposable
     [Fact]
     public void Exact_duplicate_by_sha256_is_not_reindexed()
     {
-        Assert.Equal(MediaStatus.Indexed, _detector.Process(Item(Sha('a'), "/x/first.jpg")).Status);
+        Assert.Equal(SubmissionStatus.Indexed, _detector.Process(Item(Sha('a'), "/x/first.jpg")).Status);
         var dup = _detector.Process(Item(Sha('a'), "/x/second.jpg"));
-        Assert.Equal(MediaStatus.Duplicate, dup.Status);
+        Assert.Equal(SubmissionStatus.Duplicate, dup.Status);
         var flag = Assert.Single(dup.Flags);
-        Assert.Equal(("exact_duplicate", "sha256", Sha('a'), "/x/first.jpg", 0.0), (flag.Kind, flag.Method, flag.Of, flag.OfPath, flag.Distance!.Value));
+        Assert.Equal((FlagKind.ExactDuplicate, "sha256", Sha('a'), "/x/first.jpg", 0.0), (flag.Kind, flag.Method, flag.Of, flag.OfPath, flag.Distance!.Value));
         Assert.Equal(1, _store.Catalog.Stats().Items);
     }
 
@@ -40,14 +44,14 @@ public class DetectionTests : IDisposable
         _detector.Process(Item(Sha('a'), "/a.jpg", [1, 0]));
         var near = _detector.Process(Item(Sha('b'), "/b.jpg", [0.99f, 0.141f]));   // cosine distance 0.01
         var flag = Assert.Single(near.Flags);
-        Assert.Equal(("near_duplicate", "embedding:p", "/a.jpg"), (flag.Kind, flag.Method, flag.OfPath));
+        Assert.Equal((FlagKind.NearDuplicate, "embedding:p", "/a.jpg"), (flag.Kind, flag.Method, flag.OfPath));
         Assert.Equal(0.01, flag.Distance!.Value, 3);
         Assert.Equal(0.05, flag.Threshold);
         Assert.Empty(_detector.Process(Item(Sha('c'), "/c.jpg", [0.8f, 0.6f])).Flags);  // distance 0.2
 
         using var other = new TempDir();
-        using var store = MediaStore.Open(other.Path);
-        var nonSemantic = new DuplicateDetector(store, new DetectionPolicy());
+        using var catalog = SqliteCatalog.Open(other.Path);
+        var nonSemantic = new DuplicateDetector(new IndexedCatalog(catalog), new DetectionPolicy());
         nonSemantic.Process(Item(Sha('a'), "/a.jpg", [1, 0], semantic: false));
         Assert.Empty(nonSemantic.Process(Item(Sha('b'), "/b.jpg", [1, 0], semantic: false)).Flags);
     }
@@ -79,16 +83,52 @@ public class DetectionTests : IDisposable
     public void The_store_rebuilds_its_indexes_from_the_catalog()
     {
         _detector.Process(Item(Sha('a'), "/a.jpg", [1, 0], pdq: new string('0', 64)));
-        _store.Dispose();
-        using var reopened = MediaStore.Open(_tmp.Path);
+        _catalog.Dispose();
+        using var catalog = SqliteCatalog.Open(_tmp.Path);
+        var reopened = new IndexedCatalog(catalog);
         Assert.Equal(1, reopened.Pdq.Count);
-        Assert.Equal("a" , reopened.Vectors("p@1")!.Search([1, 0], 1)[0].Id[..1]);
+        var hit = reopened.Space(new PackKey("p", "1"))!.Index.Search([1, 0], 1)[0];
+        Assert.Equal(Sha('a'), reopened.Find(hit.Id)!.Id);
         Assert.Equal("/a.jpg", reopened.Find(Sha('a'))!.Path);
+    }
+
+    [Fact]
+    public void Near_duplicates_name_the_earliest_item_within_the_threshold_not_the_nearest()
+    {
+        _detector.Process(Item(Sha('a'), "/original.jpg", [1, 0]));
+        _detector.Process(Item(Sha('b'), "/exact-copy-later.jpg", [0.999f, 0.0447f]));   // distance 0.001, catalogued second
+        var flag = Assert.Single(_detector.Process(Item(Sha('c'), "/third.jpg", [0.999f, 0.0447f])).Flags);
+        Assert.Equal("/original.jpg", flag.OfPath);   // distance 0.001 to a, 0 to b: the earliest wins
+    }
+
+    [Fact]
+    public void Pdq_matches_over_the_dihedral_variants_and_reports_the_smallest_distance()
+    {
+        var a = PdqHash.Parse(new string('0', 64));
+        var rotated = PdqHash.Parse(new string('f', 64));              // 256 bits from a as is
+        _detector.Process(Item(Sha('a'), "/a.jpg", pdq: a.ToString()));
+        var variants = Enumerable.Repeat(rotated.ToString(), 8).ToArray();
+        variants[(int)Dihedral.Rotate90] = "0f" + new string('0', 62);  // its rot90 variant is 4 bits from a
+        var flag = Assert.Single(_detector.Process(Item(Sha('b'), "/b.jpg", pdq: rotated.ToString(), dihedral: variants)).Flags);
+        Assert.Equal(("pdq", "/a.jpg", 4.0), (flag.Method, flag.OfPath, flag.Distance!.Value));
+        Assert.DoesNotContain(_detector.Process(Item(Sha('c'), "/c.jpg", pdq: rotated.ToString(), dihedral: Enumerable.Repeat(rotated.ToString(), 8).ToArray())).Flags,
+            f => f.Of == Sha('a'));
+    }
+
+    [Fact]
+    public void Rejections_are_recorded_with_their_reason_and_replayed()
+    {
+        var s = Guid.NewGuid();
+        var rejected = Item("", "/bad.wav", submission: s) with { Error = "corrupt WAV: short fmt chunk", Modality = "audio" };
+        var r = _detector.Process(rejected);
+        Assert.Equal((SubmissionStatus.Rejected, "corrupt WAV: short fmt chunk"), (r.Status, r.Error));
+        Assert.Equal(r.Error, _detector.Process(rejected).Error);
+        Assert.Equal(0, _catalog.Stats().Items);
     }
 
     public void Dispose()
     {
-        _store.Dispose();
+        _catalog.Dispose();
         _tmp.Dispose();
     }
 }

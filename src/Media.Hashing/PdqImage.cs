@@ -1,6 +1,6 @@
 using Media.Codecs;
 
-namespace Media.Embeddings.Hashing;
+namespace Media.Hashing;
 
 /// <summary>
 /// How images are decoded for PDQ. PDQ hashes the pixels as stored (<see cref="DecodedImage.Stored"/>), before EXIF

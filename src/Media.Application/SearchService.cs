@@ -1,10 +1,11 @@
 using Media.Codecs;
 using Media.Codecs.Audio;
 using Media.Contracts.V1;
+using Media.Detection;
 using Media.Embeddings.Encoders;
 using Media.Embeddings.Packs;
 
-namespace Media.Index;
+namespace Media.Application;
 
 /// <summary>
 /// Answers searches: embeds the query (text through a pack's text tower, an image through its image tower) and
@@ -14,7 +15,7 @@ namespace Media.Index;
 /// <b>not</b> calibrated against each other — a 0.3 in one space is not a 0.3 in another — so every hit names the pack
 /// whose space produced it, and callers who need comparable scores search one pack at a time.
 /// </summary>
-public sealed class SearchService(MediaStore store, IReadOnlyList<ModelPack> packs, ImageDecoder? decoder = null)
+public sealed class SearchService(IndexedCatalog store, IReadOnlyList<ModelPack> packs, ImageDecoder? decoder = null)
 {
     readonly ImageDecoder _decoder = decoder ?? new ImageDecoder();
 
@@ -39,17 +40,15 @@ public sealed class SearchService(MediaStore store, IReadOnlyList<ModelPack> pac
             {
                 float[]? query = null;
                 if (hasText && pack.Text is not null) query = pack.Text.Encode([request.Text!])[0];
-                if (image is not null && pack.Image is not null) query = new ImagePipeline(pack.Image, _decoder).Embed([image])[0];
+                if (image is not null && pack.Image is not null) query = new ImagePipeline(pack.Image).Embed([image])[0];
                 if (audioBytes is not null && pack.Audio is not null) query = pack.Audio.Encode(new AudioDecoder().Decode(audioBytes, pack.Audio.SampleRate).Samples);
                 if (query is null) continue;
                 answered = true;
-                var index = store.Vectors(pack.Key);
-                if (index is null) continue;
-                Func<string, bool>? filter = request.Modality is null ? null : id => store.Find(id)?.Modality == request.Modality;
-                foreach (var h in index.Search(query, request.K, filter))
+                if (store.Space(pack.Key) is not { } space) continue;
+                Func<long, bool>? filter = request.Modality is null ? null : seq => store.Find(seq)?.Modality == request.Modality;
+                foreach (var h in space.Index.Search(query, request.K, filter))
                 {
-                    var m = store.Find(h.Id);
-                    if (m is not null) hits.Add(new SearchHit(h.Id, m.Path, m.Modality, Math.Round(h.Similarity, 6), pack.Name));
+                    if (store.Find(h.Id) is { } m) hits.Add(new SearchHit(m.Id, m.Path, m.Modality, Math.Round(h.Similarity, 6), pack.Name));
                 }
             }
             if (!answered) return Fail($"no loaded pack can embed {(hasText ? "a text" : hasImage ? "an image" : "an audio")} query");

@@ -1,6 +1,6 @@
 using Media.Codecs;
 
-namespace Media.Embeddings.Hashing;
+namespace Media.Hashing;
 
 /// <summary>
 /// PDQ perceptual hash, implemented from Facebook/Meta ThreatExchange's published algorithm

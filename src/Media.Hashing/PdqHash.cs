@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Numerics;
 
-namespace Media.Embeddings.Hashing;
+namespace Media.Hashing;
 
 /// <summary>
 /// A 256-bit PDQ hash. Bit k (k = 16·row + column of the 16×16 DCT block) is bit k of the 256-bit number
