@@ -10,10 +10,10 @@ namespace Media.Application;
 /// Registers the application services a process's roles need, and nothing else: a submitter on a broker loads no
 /// encoders, an encode worker no indexes, a query worker no detector.
 /// <list type="table">
-/// <item><term>any role</term><description><see cref="LoadedPacks"/>, <see cref="IMediaCatalog"/> (the encode role reads it to skip bytes already catalogued)</description></item>
-/// <item><term>encode</term><description><see cref="EncodeStage"/></description></item>
-/// <item><term>detect</term><description><see cref="IndexedCatalog"/>, <see cref="SequenceGate"/>, <see cref="DuplicateDetector"/> with the anomaly and concept rules</description></item>
-/// <item><term>query</term><description><see cref="IndexedCatalog"/>, <see cref="SearchService"/></description></item>
+/// <item><term>any role</term><description><see cref="LoadedPacks"/></description></item>
+/// <item><term>encode</term><description><see cref="EncodeStage"/>; without detect or query also a <see cref="CatalogLookup"/>, so bytes already catalogued are not encoded again</description></item>
+/// <item><term>detect</term><description><see cref="IMediaCatalog"/>, <see cref="IndexedCatalog"/>, <see cref="SequenceGate"/>, <see cref="DuplicateDetector"/> with the anomaly and concept rules</description></item>
+/// <item><term>query</term><description><see cref="IMediaCatalog"/>, <see cref="IndexedCatalog"/>, <see cref="SearchService"/></description></item>
 /// </list>
 /// Every service is a singleton that the container owns and disposes. <see cref="Start"/> builds them at once, so a
 /// bad pack or catalog fails the start rather than the first message.
@@ -26,19 +26,29 @@ public static class MediaServices
         var roles = options.Roles;
         if (roles == WorkerRoles.None) return services;
         services.AddSingleton(sp => new LoadedPacks(options.PackDirectories, options.Sessions, sp.GetRequiredService<ILoggerFactory>()));
-        services.AddSingleton(_ => Catalogs.Open(options.DataDirectory));
-        if ((roles & (WorkerRoles.Detect | WorkerRoles.Query)) != 0)
+        var indexes = (roles & (WorkerRoles.Detect | WorkerRoles.Query)) != 0;
+        if (indexes)
+        {
+            services.AddSingleton(_ => Catalogs.Open(options.DataDirectory));
             services.AddSingleton(sp => new IndexedCatalog(sp.GetRequiredService<IMediaCatalog>()));
+        }
         if ((roles & WorkerRoles.Encode) != 0)
+        {
+            var log = (IServiceProvider sp) => sp.GetRequiredService<ILoggerFactory>().CreateLogger("Media.Encode");
+            if (!indexes) services.AddSingleton(sp => new CatalogLookup(options.DataDirectory, log(sp)));
             services.AddSingleton(sp =>
             {
-                var catalog = sp.GetRequiredService<IMediaCatalog>();
-                var indexed = (roles & (WorkerRoles.Detect | WorkerRoles.Query)) != 0 ? sp.GetRequiredService<IndexedCatalog>() : null;
-                // In memory when this process indexes; otherwise one lookup in the catalog per item.
-                Func<string, bool> isCatalogued = indexed is not null ? sha => indexed.Find(sha) is not null : sha => catalog.Find(sha) is not null;
-                return new EncodeStage(sp.GetRequiredService<LoadedPacks>(), isCatalogued, options.Encode with { MaxBatch = options.EncodeBatchSize },
-                    logger: sp.GetRequiredService<ILoggerFactory>().CreateLogger("Media.Encode"));
+                // In memory when this process indexes; otherwise one lookup in the shared catalog per item.
+                Func<string, bool> isCatalogued;
+                if (indexes)
+                {
+                    var indexed = sp.GetRequiredService<IndexedCatalog>();
+                    isCatalogued = sha => indexed.Find(sha) is not null;
+                }
+                else isCatalogued = sp.GetRequiredService<CatalogLookup>().Contains;
+                return new EncodeStage(sp.GetRequiredService<LoadedPacks>(), isCatalogued, options.Encode with { MaxBatch = options.EncodeBatchSize }, logger: log(sp));
             });
+        }
         if ((roles & WorkerRoles.Detect) != 0)
         {
             services.AddSingleton(_ => new SequenceGate(options.SequenceGapTimeout));

@@ -1,6 +1,6 @@
 using Media.Detection;
 
-namespace Media.Tests.Pipeline;
+namespace Media.Tests.Detection;
 
 public class EvaluationTests
 {

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
-namespace Media.Tests.Broker;
+namespace Media.Tests.Workers;
 
 /// <summary>
 /// A private RabbitMQ node on a free loopback port with its own folders (tools/rabbitmq-local.sh), started once for

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using RabbitMQ.Client;
 
-namespace Media.Tests.Broker;
+namespace Media.Tests.Workers;
 
 /// <summary>The pipeline as separate worker processes on a real broker: competing encode workers, crashes, restarts, poison messages.</summary>
 [Collection("rabbitmq")]
