@@ -71,7 +71,7 @@ public sealed class TruthEvaluator(IndexedCatalog store, DetectionPolicy policy,
                 var data = pairs.Select(p => (p, a: VectorOf(space.Index, p.A), b: VectorOf(space.Index, p.B))).Where(x => x.a is not null && x.b is not null)
                     .Select(x => new Scored(-(1.0 - TensorPrimitives.Dot(x.a, x.b)), x.p.Duplicate)).ToArray();
                 var t = rules.CosineThreshold(pack);
-                if (data.Length > 0) reports.Add(Evaluation.Report("duplicate", $"embedding:{pack}", data, -t, true, targetPrecision, s => Math.Round(0.0 - s, 6)));
+                if (data.Length > 0) reports.Add(Evaluation.Report("duplicate", FlagMethods.Embedding(pack), data, -t, true, targetPrecision, s => Math.Round(0.0 - s, 6)));
             }
         }
 
@@ -110,7 +110,7 @@ public sealed class TruthEvaluator(IndexedCatalog store, DetectionPolicy policy,
                             data.Add(new Scored(score, label.Match ?? true));
                         }
                     }
-                    if (threshold is { } t && data.Count > 0) reports.Add(Evaluation.Report($"concept:{group.Key}", $"embedding:{pack}", data, t, true, targetPrecision, s => Math.Round(s, 6)));
+                    if (threshold is { } t && data.Count > 0) reports.Add(Evaluation.Report($"concept:{group.Key}", FlagMethods.Embedding(pack), data, t, true, targetPrecision, s => Math.Round(s, 6)));
                 }
             }
         }

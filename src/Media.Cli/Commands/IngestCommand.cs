@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Media.Domain;
 using Media.Application;
 using Media.Contracts.V1;
 using Media.Embeddings.Packs;
@@ -94,24 +95,24 @@ static class IngestCommand
         {
             var flags = r.Error ?? string.Join("; ", r.Flags.Select(f => f.Kind switch
             {
-                "anomaly" => $"anomaly ({f.Method}, score {f.Score}/{f.Threshold})",
-                "concept" => $"concept {f.Concept} → {f.Action} ({f.Method}, {f.Score}/{f.Threshold})",
+                FlagKinds.Anomaly => $"anomaly ({f.Method}, score {f.Score}/{f.Threshold})",
+                FlagKinds.Concept => $"concept {f.Concept} → {f.Action} ({f.Method}, {f.Score}/{f.Threshold})",
                 _ => $"{f.Kind} of {Path.GetFileName(f.OfPath)} ({f.Method}, {f.Distance}/{f.Threshold})",
             }));
             table.AddRow(Markup.Escape(r.Status), Markup.Escape(Path.GetRelativePath(Environment.CurrentDirectory, r.Path)), Markup.Escape(flags));
         }
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine($"{results.Count(r => r.Status == MediaStatus.Indexed)} indexed, {results.Count(r => r.Status == MediaStatus.Duplicate)} exact duplicates, " +
-                               $"{results.Count(r => r.Flags.Any(f => f.Kind == "near_duplicate"))} near-duplicates, {results.Count(r => r.Flags.Any(f => f.Kind == "anomaly"))} anomalies, " +
-                               $"{results.Count(r => r.Flags.Any(f => f.Kind == "concept"))} concept matches, {results.Count(r => r.Status == MediaStatus.Rejected)} rejected");
+                               $"{results.Count(r => r.Flags.Any(f => f.Kind == FlagKinds.NearDuplicate))} near-duplicates, {results.Count(r => r.Flags.Any(f => f.Kind == FlagKinds.Anomaly))} anomalies, " +
+                               $"{results.Count(r => r.Flags.Any(f => f.Kind == FlagKinds.Concept))} concept matches, {results.Count(r => r.Status == MediaStatus.Rejected)} rejected");
         return code;
     }
 
     /// <summary>A flag in the CLI's JSON: the fields of its kind.</summary>
     internal static object FlagJson(MediaFlag f) => f.Kind switch
     {
-        "anomaly" => new { kind = f.Kind, score = f.Score, threshold = f.Threshold, method = f.Method },
-        "concept" => new { kind = f.Kind, concept = f.Concept, action = f.Action, score = f.Score, threshold = f.Threshold, method = f.Method },
+        FlagKinds.Anomaly => new { kind = f.Kind, score = f.Score, threshold = f.Threshold, method = f.Method },
+        FlagKinds.Concept => new { kind = f.Kind, concept = f.Concept, action = f.Action, score = f.Score, threshold = f.Threshold, method = f.Method },
         _ => (object)new { kind = f.Kind, of = f.Of, ofPath = f.OfPath, method = f.Method, distance = f.Distance, threshold = f.Threshold },
     };
 
