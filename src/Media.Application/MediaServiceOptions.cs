@@ -43,6 +43,12 @@ public sealed record MediaServiceOptions
     /// <summary>Items the detect endpoint holds at once (most wait for their turn; processing itself is serial).</summary>
     public int DetectConcurrency { get; init; } = 256;
     public WorkerRoles Roles { get; init; } = WorkerRoles.All;
+    /// <summary>Index implementations (the snapshot file is set from <see cref="DataDirectory"/>).</summary>
+    public IndexSettings Index { get; init; } = new();
+    /// <summary>How often the index snapshot is considered (<c>Media:Index:SnapshotMinutes</c>).</summary>
+    public TimeSpan SnapshotInterval { get; init; } = TimeSpan.FromMinutes(10);
+    /// <summary>A periodic snapshot is written once this many items were indexed since the last (<c>Media:Index:SnapshotEveryItems</c>).</summary>
+    public long SnapshotMinItems { get; init; } = 10_000;
     /// <summary><c>inmemory</c> (one process) or <c>rabbitmq</c>.</summary>
     public string Transport { get; init; } = "inmemory";
     /// <summary>Broker address for <c>rabbitmq</c>, e.g. <c>amqp://guest:guest@127.0.0.1:5672/</c>.</summary>

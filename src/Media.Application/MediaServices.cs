@@ -2,6 +2,7 @@ using Media.Catalog;
 using Media.Detection;
 using Media.Embeddings.Pipeline;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Media.Application;
@@ -30,7 +31,11 @@ public static class MediaServices
         if (indexes)
         {
             services.AddSingleton(_ => Catalogs.Open(options.DataDirectory));
-            services.AddSingleton(sp => new IndexedCatalog(sp.GetRequiredService<IMediaCatalog>()));
+            services.AddSingleton(sp => new IndexedCatalog(sp.GetRequiredService<IMediaCatalog>(), options.Index with
+            {
+                SnapshotFile = Path.Combine(options.DataDirectory, "index.snapshot"),
+            }, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Media.Index")));
+            services.AddHostedService<IndexSnapshotter>();
         }
         if ((roles & WorkerRoles.Encode) != 0)
         {

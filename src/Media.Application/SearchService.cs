@@ -45,10 +45,10 @@ public sealed class SearchService(IndexedCatalog store, IReadOnlyList<ModelPack>
                 if (query is null) continue;
                 answered = true;
                 if (store.Space(pack.Key) is not { } space) continue;
-                Func<long, bool>? filter = request.Modality is null ? null : seq => store.Find(seq)?.Modality == request.Modality;
+                Func<long, bool>? filter = request.Modality is null ? null : seq => store.HasModality(seq, request.Modality);
                 foreach (var h in space.Index.Search(query, request.K, filter))
                 {
-                    if (store.Find(h.Id) is { } m) hits.Add(new SearchHit(m.Id, m.Path, m.Modality, Math.Round(h.Similarity, 6), pack.Name));
+                    if (store.Find(h.Id) is { } m) hits.Add(new SearchHit(m.Id, store.PathOf(h.Id) ?? "", m.Modality, Math.Round(h.Similarity, 6), pack.Name));
                 }
             }
             if (!answered) return Fail($"no loaded pack can embed {(hasText ? "a text" : hasImage ? "an image" : "an audio")} query");

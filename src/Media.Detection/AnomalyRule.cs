@@ -18,6 +18,10 @@ public sealed record AnomalyOptions
     public double RecalibrateGrowth { get; init; } = 0.10;
     /// <summary>At most this many indexed items are scored for a calibration.</summary>
     public int CalibrationSample { get; init; } = 1000;
+    /// <summary>Up to this population calibrations run inline (deterministic, cheap); beyond it they run in the background.</summary>
+    public int InlinePopulation { get; init; } = 2000;
+    /// <summary>Items scored inline by the first calibration of a population over <see cref="InlinePopulation"/>.</summary>
+    public int InlineSample { get; init; } = 100;
     /// <summary>Also use <c>semantic: false</c> packs (tests and demos).</summary>
     public bool AllowNonSemantic { get; init; }
 }
@@ -31,10 +35,16 @@ public sealed record AnomalyOptions
 /// leave-one-out against the whole population (k+1 neighbours, itself dropped), O(sample·N·D), and is redone when the
 /// population has grown by <see cref="AnomalyOptions.RecalibrateGrowth"/> (10%): amortised O(sample·D) per insert.
 /// Nothing is flagged before <see cref="AnomalyOptions.WarmUp"/> items.</para>
+/// <para>No item waits long for a calibration. Up to <see cref="AnomalyOptions.InlinePopulation"/> items a calibration
+/// is cheap and runs inline (so small catalogs are deterministic); beyond, a recalibration runs on a background task
+/// while items go on being scored against the previous threshold, and a first calibration (a catalog opened with many
+/// items) scores <see cref="AnomalyOptions.InlineSample"/> items inline and the full sample in the background.</para>
 /// </summary>
 public sealed class AnomalyRule(IndexedCatalog store, AnomalyOptions options) : IFlagRule
 {
-    readonly Dictionary<string, (long Population, double Threshold)> _calibration = [];
+    sealed record Calibration(long Population, double Threshold, Task? Refresh);
+
+    readonly Dictionary<string, Calibration> _calibration = [];
     readonly Lock _gate = new();
 
     public AnomalyOptions Options => options;
@@ -46,7 +56,7 @@ public sealed class AnomalyRule(IndexedCatalog store, AnomalyOptions options) : 
             var key = new PackKey(e.Pack, e.Version);
             if (store.Space(key)?.Index is not { } index) continue;
             var filter = CollectionFilter(item.Collection);
-            var population = filter is null ? index.Count : index.Ids().Count(filter);
+            var population = store.Population(key, item.Collection);
             if (population < options.WarmUp) continue;
             var score = Score(index, e.Vector, filter, exclude: null);
             var threshold = Threshold(key, item.Collection, index, population, filter);
@@ -63,25 +73,51 @@ public sealed class AnomalyRule(IndexedCatalog store, AnomalyOptions options) : 
         return hits.Length == 0 ? 0 : hits.Average(h => (double)h.Distance);
     }
 
-    /// <summary>The calibrated threshold of a space (and collection), recalibrating when the population has grown enough.</summary>
+    /// <summary>
+    /// The calibrated threshold of a space (and collection). When the population has grown enough since the last
+    /// calibration, a recalibration starts in the background and the current threshold is returned meanwhile.
+    /// </summary>
     public double Threshold(PackKey key, string? collection, IVectorIndex index, long population, Func<long, bool>? filter)
     {
         var slot = collection is null ? key.ToString() : $"{key}|{collection}";
         lock (_gate)
         {
-            if (_calibration.TryGetValue(slot, out var c) && population < c.Population * (1 + options.RecalibrateGrowth)) return c.Threshold;
+            if (_calibration.TryGetValue(slot, out var c))
+            {
+                if (population < c.Population * (1 + options.RecalibrateGrowth)) return c.Threshold;
+                if (population > options.InlinePopulation)
+                {
+                    if (c.Refresh is not { IsCompleted: false })
+                        _calibration[slot] = c with { Refresh = Task.Run(() => Calibrate(slot, index, population, filter, options.CalibrationSample)) };
+                    return c.Threshold;
+                }
+            }
         }
-        var scores = PopulationScores(index, filter);
-        var threshold = Quantile(scores, options.Quantile);
-        lock (_gate) _calibration[slot] = (population, threshold);
+        // Inline: a small population, or the first calibration of a large one on a bounded sample (the rest follows in the background).
+        var small = population <= options.InlinePopulation;
+        var threshold = Quantile(PopulationScores(index, filter, small ? options.CalibrationSample : options.InlineSample), options.Quantile);
+        lock (_gate)
+            _calibration[slot] = new Calibration(population, threshold, small ? null : Task.Run(() => Calibrate(slot, index, population, filter, options.CalibrationSample)));
         return threshold;
     }
 
+    void Calibrate(string slot, IVectorIndex index, long population, Func<long, bool>? filter, int sample)
+    {
+        var threshold = Quantile(PopulationScores(index, filter, sample), options.Quantile);
+        lock (_gate) _calibration[slot] = new Calibration(population, threshold, null);
+    }
+
+    /// <summary>Completes when every background recalibration started so far has finished (tests, shutdown).</summary>
+    public Task CalibrationsSettled()
+    {
+        lock (_gate) return Task.WhenAll(_calibration.Values.Select(c => c.Refresh).OfType<Task>());
+    }
+
     /// <summary>Leave-one-out scores of a deterministic, evenly spaced sample of the indexed population (only sampled rows are copied).</summary>
-    public List<double> PopulationScores(IVectorIndex index, Func<long, bool>? filter)
+    public List<double> PopulationScores(IVectorIndex index, Func<long, bool>? filter, int? sample = null)
     {
         var ids = index.Ids().Where(id => filter is null || filter(id)).ToArray();
-        var step = Math.Max(1, ids.Length / Math.Max(1, options.CalibrationSample));
+        var step = Math.Max(1, ids.Length / Math.Max(1, sample ?? options.CalibrationSample));
         var scores = new List<double>();
         var vector = new float[index.Dimension];
         for (var i = 0; i < ids.Length; i += step)
@@ -100,5 +136,5 @@ public sealed class AnomalyRule(IndexedCatalog store, AnomalyOptions options) : 
         return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
     }
 
-    Func<long, bool>? CollectionFilter(string? collection) => collection is null ? null : seq => store.Find(seq)?.Collection == collection;
+    Func<long, bool>? CollectionFilter(string? collection) => collection is null ? null : seq => store.InCollection(seq, collection);
 }

@@ -41,7 +41,7 @@ public sealed class DuplicateDetector(IndexedCatalog store, DetectionPolicy poli
             return Record(new SubmissionRecord(item.SubmissionId, item.CorrelationId, null, item.Path, item.Modality, SubmissionStatus.Rejected, [], item.Error));
 
         if (store.Find(item.Sha256) is { } existing)
-            return Record(Result(item, SubmissionStatus.Duplicate, [new CatalogFlag(FlagKind.ExactDuplicate, FlagMethods.Sha256, existing.Id, existing.Path, 0, 0)]));
+            return Record(Result(item, SubmissionStatus.Duplicate, [new CatalogFlag(FlagKind.ExactDuplicate, FlagMethods.Sha256, existing.Id, store.PathOf(existing.Seq), 0, 0)]));
 
         var rules = policy.For(item.Modality);
         var flags = new List<CatalogFlag>();
@@ -74,11 +74,11 @@ public sealed class DuplicateDetector(IndexedCatalog store, DetectionPolicy poli
         if (item.Pdq is null || item.PdqQuality < rules.PdqMinQuality) return null;
         var best = new Dictionary<long, int>();
         foreach (var variant in item.PdqDihedral ?? [item.Pdq])
-            foreach (var hit in store.Pdq.RangeSearch(PdqHash.Parse(variant).ToBytes(), rules.PdqMaxDistance, seq => store.Find(seq)?.PdqQuality >= rules.PdqMinQuality))
+            foreach (var hit in store.Pdq.RangeSearch(PdqHash.Parse(variant).ToBytes(), rules.PdqMaxDistance, seq => store.PdqQuality(seq) >= rules.PdqMinQuality))
                 best[hit.Id] = Math.Min(hit.Distance, best.GetValueOrDefault(hit.Id, int.MaxValue));
         if (best.Count == 0) return null;
         var original = best.Keys.Min();
-        return new CatalogFlag(FlagKind.NearDuplicate, FlagMethods.Pdq, store.Find(original)?.Id, store.Find(original)?.Path, best[original], rules.PdqMaxDistance);
+        return Flag(original, FlagMethods.Pdq, best[original], rules.PdqMaxDistance);
     }
 
     CatalogFlag? ChromaprintFlag(MediaEncoded item, ModalityPolicy rules)
@@ -87,8 +87,7 @@ public sealed class DuplicateDetector(IndexedCatalog store, DetectionPolicy poli
         var hits = store.Chromaprint.RangeSearch(fp, 1 - rules.ChromaprintMaxBitErrorRate);
         if (hits.Count == 0) return null;
         var (seq, match) = hits[0];
-        return new CatalogFlag(FlagKind.NearDuplicate, FlagMethods.Chromaprint, store.Find(seq)?.Id, store.Find(seq)?.Path,
-            Math.Round(1 - match.Similarity, 6), Math.Round(rules.ChromaprintMaxBitErrorRate, 6));
+        return Flag(seq, FlagMethods.Chromaprint, Math.Round(1 - match.Similarity, 6), Math.Round(rules.ChromaprintMaxBitErrorRate, 6));
     }
 
     CatalogFlag? EmbeddingFlag(PackEmbedding e, ModalityPolicy rules)
@@ -98,9 +97,12 @@ public sealed class DuplicateDetector(IndexedCatalog store, DetectionPolicy poli
         var hits = space.Index.RangeSearch(e.Vector, (float)threshold);
         if (hits.Length == 0) return null;
         var original = hits[0];
-        return new CatalogFlag(FlagKind.NearDuplicate, FlagMethods.Embedding(e.Pack), store.Find(original.Id)?.Id, store.Find(original.Id)?.Path,
-            Math.Round(Math.Max(0, original.Distance), 6), threshold);
+        return Flag(original.Id, FlagMethods.Embedding(e.Pack), Math.Round(Math.Max(0, original.Distance), 6), threshold);
     }
+
+    /// <summary>A near-duplicate flag against the item at <paramref name="seq"/>, naming its id and first path.</summary>
+    CatalogFlag Flag(long seq, string method, double distance, double threshold) =>
+        new(FlagKind.NearDuplicate, method, store.Find(seq)?.Id, store.PathOf(seq), distance, threshold);
 
     static SubmissionRecord Result(MediaEncoded item, SubmissionStatus status, IReadOnlyList<CatalogFlag> flags) =>
         new(item.SubmissionId, item.CorrelationId, item.Sha256, item.Path, item.Modality, status, flags);

@@ -1,60 +1,96 @@
 using Media.Catalog;
 using Media.Domain;
 using Media.Index;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Media.Detection;
 
 /// <summary>What detection and search need to know of a catalogued item without going to the catalog.</summary>
 /// <param name="Seq">Catalog sequence (the index row id).</param>
 /// <param name="Id">SHA-256 hex.</param>
-/// <param name="Path">First path seen.</param>
 /// <param name="Modality"><c>image</c> or <c>audio</c>.</param>
 /// <param name="Collection">Collection tag, or null.</param>
 /// <param name="PdqQuality">PDQ quality 0–100 (images).</param>
-public sealed record IndexedItem(long Seq, string Id, string Path, string Modality, string? Collection, int PdqQuality);
+public sealed record IndexedItem(long Seq, string Id, string Modality, string? Collection, int PdqQuality);
 
 /// <summary>An indexed embedding space: one pack@version's vectors.</summary>
 public sealed record IndexedSpace(PackKey Pack, string Space, bool Semantic, IVectorIndex Index);
 
+/// <summary>How <see cref="IndexedCatalog"/> builds and keeps its indexes.</summary>
+public sealed record IndexSettings
+{
+    /// <summary>Makes an empty vector index of a dimension (default: exact search).</summary>
+    public Func<int, IVectorIndex> NewVectorIndex { get; init; } = d => new FlatVectorIndex(d);
+    /// <summary>Makes the empty 256-bit PDQ index (default: linear scan).</summary>
+    public Func<IBinaryIndex> NewPdqIndex { get; init; } = () => new FlatBinaryIndex(256);
+    /// <summary>Where the snapshot lives (normally <c>DATA/index.snapshot</c>), or null for none.</summary>
+    public string? SnapshotFile { get; init; }
+}
+
 /// <summary>
 /// The catalog with the indexes derived from it: one <see cref="IVectorIndex"/> per pack@version, one 256-bit
-/// <see cref="IBinaryIndex"/> of PDQ hashes and one <see cref="AudioFingerprintIndex"/>, all keyed by the catalog
-/// sequence. At open the indexes are rebuilt from the catalog; <see cref="Add"/> commits to the catalog first and then
-/// indexes, so a crash loses nothing that was acknowledged. Thread-safe.
+/// <see cref="IBinaryIndex"/> of PDQ hashes, one <see cref="AudioFingerprintIndex"/>, and a compact table of what
+/// detection asks of every item (id, modality, collection, PDQ quality) — all keyed by the catalog sequence, about
+/// 40 bytes per item beyond the indexes. Paths are read from the catalog when a flag or a hit names one.
+/// <para>At open the state comes from the snapshot when one is valid (<see cref="IndexSnapshot"/>), and the catalog rows
+/// after its watermark are applied; otherwise everything is rebuilt from the catalog. <see cref="Add"/> commits to the
+/// catalog first and then indexes, so a crash loses nothing acknowledged. Thread-safe: many readers, one writer.</para>
 /// </summary>
 public sealed class IndexedCatalog
 {
     readonly Dictionary<PackKey, IndexedSpace> _spaces = [];
-    readonly Dictionary<string, IndexedItem> _byId = new(StringComparer.Ordinal);
-    readonly Dictionary<long, IndexedItem> _bySeq = [];
-    readonly Func<int, IVectorIndex> _newVectorIndex;
+    readonly Dictionary<(PackKey Pack, int Collection), long> _population = [];
+    readonly ItemTable _items = new();
+    readonly IndexSettings _settings;
+    readonly ILogger _log;
     readonly Lock _gate = new();
+    /// <summary>Held while indexing one item and while a snapshot is taken, so a snapshot is never half an item.</summary>
+    readonly Lock _writer = new();
 
     public IMediaCatalog Catalog { get; }
     /// <summary>PDQ hashes (32 bytes, the hex form's byte order) by sequence.</summary>
-    public IBinaryIndex Pdq { get; } = new FlatBinaryIndex(256);
-    public AudioFingerprintIndex Chromaprint { get; } = new();
+    public IBinaryIndex Pdq { get; private set; }
+    public AudioFingerprintIndex Chromaprint { get; private set; } = new();
+    /// <summary>The highest catalog sequence indexed.</summary>
+    public long Watermark { get; private set; }
 
     /// <param name="catalog">The catalog (its opener owns and disposes it).</param>
-    /// <param name="newVectorIndex">Makes an empty vector index of a dimension (default: exact search).</param>
-    public IndexedCatalog(IMediaCatalog catalog, Func<int, IVectorIndex>? newVectorIndex = null)
+    /// <param name="settings">Index implementations and the snapshot file.</param>
+    /// <param name="logger">Says how the indexes were loaded and why a snapshot was not used.</param>
+    public IndexedCatalog(IMediaCatalog catalog, IndexSettings? settings = null, ILogger? logger = null)
     {
         Catalog = catalog;
-        _newVectorIndex = newVectorIndex ?? (d => new FlatVectorIndex(d));
-        foreach (var item in catalog.Items()) IndexItem(item);
-        foreach (var (seq, e) in catalog.Embeddings()) IndexEmbedding(seq, e);
+        _settings = settings ?? new IndexSettings();
+        _log = logger ?? NullLogger.Instance;
+        Pdq = _settings.NewPdqIndex();
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var fromSnapshot = _settings.SnapshotFile is { } file && IndexSnapshot.TryLoad(file, this, _log);
+        var snapshotWatermark = Watermark;
+        var replayed = CatchUp();
+        if (fromSnapshot)
+            _log.LogInformation("indexes: {Items} items from the snapshot (watermark {Watermark}) and {Replayed} after it from the catalog, in {Seconds:0.0} s",
+                Count - replayed, snapshotWatermark, replayed, started.Elapsed.TotalSeconds);
+        else
+            _log.LogInformation("indexes: {Items} items rebuilt from the catalog in {Seconds:0.0} s", replayed, started.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>Applies the catalog rows after <see cref="Watermark"/>; returns how many items it indexed.</summary>
+    int CatchUp()
+    {
+        var after = Watermark;
+        var n = 0;
+        foreach (var item in Catalog.Items(after)) { IndexItem(item); n++; }
+        foreach (var (seq, e) in Catalog.Embeddings(after)) IndexEmbedding(seq, e);
+        return n;
     }
 
     void IndexItem(CatalogItem item)
     {
-        var summary = new IndexedItem(item.Seq, item.Id, item.Path, item.Modality, item.Collection, item.PdqQuality);
-        lock (_gate)
-        {
-            _byId[item.Id] = summary;
-            _bySeq[item.Seq] = summary;
-        }
+        lock (_gate) _items.Add(item.Seq, item.Id, item.Modality, item.Collection, item.PdqQuality);
         if (item.Pdq is { Length: 32 } pdq) Pdq.Add(item.Seq, pdq);
         if (item.Chromaprint is { Length: > 0 } fp) Chromaprint.Add(item.Seq, fp);
+        if (item.Seq > Watermark) Watermark = item.Seq;
     }
 
     void IndexEmbedding(long seq, CatalogEmbedding e)
@@ -63,7 +99,10 @@ public sealed class IndexedCatalog
         lock (_gate)
         {
             if (!_spaces.TryGetValue(e.Pack, out space!))
-                _spaces[e.Pack] = space = new IndexedSpace(e.Pack, e.Space, e.Semantic, _newVectorIndex(e.Vector.Length));
+                _spaces[e.Pack] = space = new IndexedSpace(e.Pack, e.Space, e.Semantic, _settings.NewVectorIndex(e.Vector.Length));
+            var collection = _items.CollectionId(seq);
+            _population[(e.Pack, 0)] = _population.GetValueOrDefault((e.Pack, 0)) + 1;
+            if (collection != 0) _population[(e.Pack, collection)] = _population.GetValueOrDefault((e.Pack, collection)) + 1;
         }
         space.Index.Add(seq, e.Vector);
     }
@@ -71,19 +110,50 @@ public sealed class IndexedCatalog
     /// <summary>The item with this id (SHA-256 hex), or null.</summary>
     public IndexedItem? Find(string id)
     {
-        lock (_gate) return _byId.GetValueOrDefault(id);
+        lock (_gate) return _items.Seq(id) is { } seq ? _items.Get(seq) : null;
     }
 
     /// <summary>The item with this sequence, or null.</summary>
     public IndexedItem? Find(long seq)
     {
-        lock (_gate) return _bySeq.GetValueOrDefault(seq);
+        lock (_gate) return _items.Get(seq);
     }
 
-    /// <summary>Items held.</summary>
-    public int Count
+    /// <summary>The PDQ quality of an item (0 when absent), without allocating: for filters in index scans.</summary>
+    public int PdqQuality(long seq)
     {
-        get { lock (_gate) return _bySeq.Count; }
+        lock (_gate) return _items.Quality(seq);
+    }
+
+    /// <summary>Whether an item has this modality, without allocating.</summary>
+    public bool HasModality(long seq, string modality)
+    {
+        lock (_gate) return _items.HasModality(seq, modality);
+    }
+
+    /// <summary>Whether an item carries this collection tag, without allocating.</summary>
+    public bool InCollection(long seq, string collection)
+    {
+        lock (_gate) return _items.InCollection(seq, collection);
+    }
+
+    /// <summary>The first path of an item, read from the catalog; null when absent.</summary>
+    public string? PathOf(long seq) => Find(seq) is { } item ? Catalog.Find(item.Id)?.Path : null;
+
+    /// <summary>Items held.</summary>
+    public long Count
+    {
+        get { lock (_gate) return _items.Count; }
+    }
+
+    /// <summary>Embeddings of a pack@version, in all or within one collection. O(1).</summary>
+    public long Population(PackKey pack, string? collection = null)
+    {
+        lock (_gate)
+        {
+            var c = collection is null ? 0 : _items.ExistingCollectionId(collection);
+            return c < 0 ? 0 : _population.GetValueOrDefault((pack, c));
+        }
     }
 
     /// <summary>The indexed space of a pack@version, or null when nothing is indexed with it.</summary>
@@ -92,7 +162,7 @@ public sealed class IndexedCatalog
         lock (_gate) return _spaces.GetValueOrDefault(pack);
     }
 
-    /// <summary>Every indexed space.</summary>
+    /// <summary>Every indexed space, by pack key.</summary>
     public IReadOnlyList<IndexedSpace> Spaces
     {
         get { lock (_gate) return [.. _spaces.Values.OrderBy(s => s.Pack.ToString(), StringComparer.Ordinal)]; }
@@ -101,9 +171,55 @@ public sealed class IndexedCatalog
     /// <summary>Commits a new item to the catalog, then indexes it. Null when the id was already catalogued (nothing written).</summary>
     public CatalogItem? Add(CatalogItem item, IReadOnlyList<CatalogEmbedding> embeddings, SubmissionRecord submission)
     {
-        if (Catalog.Insert(item, embeddings, submission) is not { } stored) return null;
-        IndexItem(stored);
-        foreach (var e in embeddings) IndexEmbedding(stored.Seq, e);
-        return stored;
+        lock (_writer)
+        {
+            if (Catalog.Insert(item, embeddings, submission) is not { } stored) return null;
+            IndexItem(stored);
+            foreach (var e in embeddings) IndexEmbedding(stored.Seq, e);
+            return stored;
+        }
+    }
+
+    /// <summary>
+    /// Writes the snapshot (atomically: a temporary file renamed over the old one). Indexing waits meanwhile, so the
+    /// snapshot holds whole items up to its watermark. Does nothing without a snapshot file.
+    /// </summary>
+    public void SaveSnapshot()
+    {
+        if (_settings.SnapshotFile is not { } file) return;
+        lock (_writer)
+        {
+            var started = System.Diagnostics.Stopwatch.StartNew();
+            IndexSnapshot.Save(file, this);
+            _log.LogInformation("indexes: snapshot of {Items} items (watermark {Watermark}) written in {Seconds:0.0} s", Count, Watermark, started.Elapsed.TotalSeconds);
+        }
+    }
+
+    // ---- snapshot plumbing (IndexSnapshot reads and writes these) ----
+
+    internal ItemTable Items => _items;
+
+    internal IReadOnlyDictionary<(PackKey Pack, int Collection), long> PopulationCounts => _population;
+
+    internal void Restore(long watermark, IBinaryIndex pdq, AudioFingerprintIndex chromaprint, IEnumerable<IndexedSpace> spaces, IEnumerable<KeyValuePair<(PackKey, int), long>> population)
+    {
+        Watermark = watermark;
+        Pdq = pdq;
+        Chromaprint = chromaprint;
+        foreach (var s in spaces) _spaces[s.Pack] = s;
+        foreach (var (k, v) in population) _population[k] = v;
+    }
+
+    internal void Reset()
+    {
+        lock (_gate)
+        {
+            _items.Clear();
+            _spaces.Clear();
+            _population.Clear();
+        }
+        Pdq = _settings.NewPdqIndex();
+        Chromaprint = new AudioFingerprintIndex();
+        Watermark = 0;
     }
 }

@@ -22,10 +22,69 @@ public sealed class AudioFingerprintIndex
 {
     const int KeyShift = 12;
     readonly List<(long Id, uint[] Fingerprint)> _entries = [];
+    readonly HashSet<long> _ids = [];
     readonly Dictionary<uint, List<int>> _postings = [];
     readonly ReaderWriterLockSlim _lock = new();
 
     public int Count { get { _lock.EnterReadLock(); try { return _entries.Count; } finally { _lock.ExitReadLock(); } } }
+
+    static ReadOnlySpan<byte> Magic => "MAFI"u8;
+
+    /// <summary>Writes every fingerprint (magic, version 1, count, then id, length, items per entry).</summary>
+    public void Save(Stream stream)
+    {
+        _lock.EnterReadLock();
+        try
+        {
+            using var w = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+            w.Write(Magic);
+            w.Write(1);
+            w.Write(_entries.Count);
+            foreach (var (id, fp) in _entries)
+            {
+                w.Write(id);
+                w.Write(fp.Length);
+                w.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(fp.AsSpan()));
+            }
+        }
+        finally { _lock.ExitReadLock(); }
+    }
+
+    /// <summary>Reads an index written by <see cref="Save"/>.</summary>
+    /// <exception cref="InvalidDataException">Not this index, or truncated.</exception>
+    public static AudioFingerprintIndex Load(Stream stream)
+    {
+        using var r = new BinaryReader(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+        try
+        {
+            if (!r.ReadBytes(4).AsSpan().SequenceEqual(Magic) || r.ReadInt32() != 1) throw new InvalidDataException("not a fingerprint index");
+            var index = new AudioFingerprintIndex();
+            var count = r.ReadInt32();
+            if (count < 0) throw new InvalidDataException($"fingerprint index claims {count} entries");
+            for (var i = 0; i < count; i++)
+            {
+                var id = r.ReadInt64();
+                var length = r.ReadInt32();
+                if (length is < 0 or > 1 << 24) throw new InvalidDataException($"fingerprint of {length} items");
+                var fp = new uint[length];
+                stream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(fp.AsSpan()));
+                index.Add(id, fp);
+            }
+            return index;
+        }
+        catch (EndOfStreamException ex)
+        {
+            throw new InvalidDataException("fingerprint index is truncated", ex);
+        }
+    }
+
+    /// <summary>Whether <paramref name="id"/> is indexed. O(1).</summary>
+    public bool Contains(long id)
+    {
+        _lock.EnterReadLock();
+        try { return _ids.Contains(id); }
+        finally { _lock.ExitReadLock(); }
+    }
 
     /// <summary>Adds a raw fingerprint under <paramref name="id"/> (the catalog sequence).</summary>
     public void Add(long id, uint[] fingerprint)
@@ -33,6 +92,7 @@ public sealed class AudioFingerprintIndex
         _lock.EnterWriteLock();
         try
         {
+            if (!_ids.Add(id)) throw new ArgumentException($"id {id} is already in the index", nameof(id));
             var index = _entries.Count;
             _entries.Add((id, fingerprint));
             foreach (var key in fingerprint.Select(v => v >> KeyShift).Distinct())

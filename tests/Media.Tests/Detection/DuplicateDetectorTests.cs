@@ -89,7 +89,7 @@ public class DuplicateDetectorTests : IDisposable
         Assert.Equal(1, reopened.Pdq.Count);
         var hit = reopened.Space(new PackKey("p", "1"))!.Index.Search([1, 0], 1)[0];
         Assert.Equal(Sha('a'), reopened.Find(hit.Id)!.Id);
-        Assert.Equal("/a.jpg", reopened.Find(Sha('a'))!.Path);
+        Assert.Equal("/a.jpg", reopened.PathOf(reopened.Find(Sha('a'))!.Seq));
     }
 
     [Fact]
