@@ -12,5 +12,6 @@ var root = new RootCommand("media: multimodal media similarity (CLIP-style embed
     StatsCommand.Create(),
     ServeCommand.Create(),
     EvaluateCommand.Create(),
+    BenchCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

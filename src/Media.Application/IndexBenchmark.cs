@@ -1,0 +1,190 @@
+using System.Diagnostics;
+using System.Numerics.Tensors;
+using Media.Catalog;
+using Media.Contracts.V1;
+using Media.Detection;
+using Media.Domain;
+using Media.Hashing;
+using Media.Index;
+
+namespace Media.Application;
+
+/// <summary>Settings of <see cref="IndexBenchmark"/>.</summary>
+/// <param name="Items">N: items to detect and index.</param>
+/// <param name="Dimension">D: embedding length.</param>
+/// <param name="DataDirectory">Catalog folder (created when absent; it must hold no catalog yet).</param>
+/// <param name="Queries">Search queries for recall and latency.</param>
+/// <param name="Seed">Random seed: the same seed gives the same data.</param>
+/// <param name="HnswlibScript">The hnswlib peer's script (<c>tools/bench_hnswlib.py</c>), or null to skip the peer.</param>
+public sealed record IndexBenchmarkSettings(int Items, int Dimension, string DataDirectory, int Queries = 1000, int Seed = 1, string? HnswlibScript = null);
+
+/// <summary>The peer's figures on the same vectors and queries.</summary>
+public sealed record PeerFigures(double Qps, double RecallAt10, int Ef, double BuildSeconds)
+{
+    /// <summary>Queries per second one at a time on one thread.</summary>
+    public double QpsSingleThread { get; init; }
+}
+
+/// <summary>What <c>media bench index</c> prints (one JSON object).</summary>
+public sealed record IndexBenchmarkResult(
+    int Items, int Dimension, string VectorIndex, double DetectItemsPerSecond, double RecallAt10, double SearchP50Ms, double SearchP99Ms,
+    double Qps, double QpsSingleThread, double ReopenSeconds, long RssBytes, long PeakRssBytes, double MaxDetectMs, PeerFigures? Hnswlib);
+
+/// <summary>
+/// The index benchmark, part of the product: N clustered unit vectors (a Gaussian mixture, as real CLIP embeddings
+/// cluster; about one centre per thousand items, noise of norm 0.7 around unit centres) with random PDQ hashes and their
+/// 8 dihedral variants go through the real detect-and-index path (<see cref="DuplicateDetector"/>: PDQ, embedding
+/// near-duplicates, the anomaly rule) into a catalog; then recall@10 of top-10 search against exact search over
+/// <see cref="IndexBenchmarkSettings.Queries"/> fresh queries from the same mixture, search latency and throughput, the
+/// time to reopen (snapshot + catalog), resident memory, and optionally hnswlib on the same vectors in the same run.
+/// </summary>
+public static class IndexBenchmark
+{
+    /// <exception cref="ArgumentException">A catalog already exists in the data folder, or bad sizes.</exception>
+    public static IndexBenchmarkResult Run(IndexBenchmarkSettings s, IndexSettings index, Action<string>? progress = null)
+    {
+        if (s.Items < 1 || s.Dimension < 2 || s.Queries < 1) throw new ArgumentException("need --n ≥ 1, --dim ≥ 2 and ≥ 1 query");
+        if (Catalogs.Exists(s.DataDirectory)) throw new ArgumentException($"{s.DataDirectory} already holds a catalog: give an empty folder");
+        progress ??= _ => { };
+        var rng = new Random(s.Seed);
+        var mixture = new Mixture(rng, s.Dimension, Math.Max(16, s.Items / 1000));
+        var vectors = new float[(long)s.Items * s.Dimension];
+        for (var i = 0; i < s.Items; i++) mixture.Sample(rng, vectors.AsSpan(i * s.Dimension, s.Dimension));
+
+        var snapshot = Path.Combine(s.DataDirectory, "index.snapshot");
+        var settings = index with { SnapshotFile = snapshot };
+        double detectRate, maxDetectMs = 0;
+        string kind;
+        using (var catalog = Catalogs.Open(s.DataDirectory))
+        {
+            var store = new IndexedCatalog(catalog, settings);
+            var policy = new DetectionPolicy();
+            var anomaly = new AnomalyRule(store, policy.Anomaly);
+            var detector = new DuplicateDetector(store, policy, [anomaly]);
+            var tail = Math.Max(1, s.Items / 10);
+            var clock = new Stopwatch();
+            var hash = new byte[32];
+            for (var i = 0; i < s.Items; i++)
+            {
+                if (i == s.Items - tail) clock.Restart();
+                rng.NextBytes(hash);
+                var pdq = Convert.ToHexStringLower(hash);
+                var dihedral = new string[8];
+                dihedral[0] = pdq;
+                for (var v = 1; v < 8; v++) { rng.NextBytes(hash); dihedral[v] = Convert.ToHexStringLower(hash); }
+                rng.NextBytes(hash);
+                var item = new MediaEncoded(Guid.NewGuid(), Guid.Empty, $"bench/{i}.jpg", Convert.ToHexStringLower(hash), false, Modalities.Image, "jpeg",
+                    1000, 640, 480, pdq, 100, dihedral, [new PackEmbedding("bench", "1", "bench", true, vectors.AsSpan(i * s.Dimension, s.Dimension).ToArray())]);
+                var started = clock.Elapsed;
+                detector.Process(item);
+                if (i >= s.Items - tail) maxDetectMs = Math.Max(maxDetectMs, (clock.Elapsed - started).TotalMilliseconds);
+                if ((i + 1) % Math.Max(1, s.Items / 20) == 0) progress($"detect+index: {i + 1}/{s.Items}");
+            }
+            detectRate = tail / clock.Elapsed.TotalSeconds;
+            anomaly.CalibrationsSettled().GetAwaiter().GetResult();
+            kind = store.Space(new PackKey("bench", "1"))!.Index.GetType().Name;
+            store.SaveSnapshot();
+        }
+
+        progress("reopening");
+        var reopenClock = Stopwatch.StartNew();
+        using var reopenedCatalog = Catalogs.Open(s.DataDirectory);
+        var reopened = new IndexedCatalog(reopenedCatalog, settings);
+        var reopenSeconds = reopenClock.Elapsed.TotalSeconds;
+        var searchIndex = reopened.Space(new PackKey("bench", "1"))!.Index;
+
+        progress("exact ground truth");
+        var queries = new float[s.Queries * s.Dimension];
+        for (var q = 0; q < s.Queries; q++) mixture.Sample(rng, queries.AsSpan(q * s.Dimension, s.Dimension));
+        var truth = ExactTop10(vectors, queries, s.Dimension);
+
+        progress("search");
+        var latencies = new double[s.Queries];
+        var found = 0;
+        var single = Stopwatch.StartNew();
+        for (var q = 0; q < s.Queries; q++)
+        {
+            var t = Stopwatch.GetTimestamp();
+            var hits = searchIndex.Search(queries.AsSpan(q * s.Dimension, s.Dimension), 10);
+            latencies[q] = Stopwatch.GetElapsedTime(t).TotalMilliseconds;
+            found += hits.Count(h => truth[q].Contains(h.Id));
+        }
+        var singleQps = s.Queries / single.Elapsed.TotalSeconds;
+        var parallel = Stopwatch.StartNew();
+        Parallel.For(0, s.Queries, q => searchIndex.Search(queries.AsSpan(q * s.Dimension, s.Dimension), 10));
+        var qps = s.Queries / parallel.Elapsed.TotalSeconds;
+        Array.Sort(latencies);
+
+        PeerFigures? peer = null;
+        if (s.HnswlibScript is { } script)
+        {
+            progress("hnswlib");
+            peer = Hnswlib.Run(script, vectors, queries, truth, s.Dimension, s.DataDirectory);
+        }
+        var rss = Environment.WorkingSet;
+        return new IndexBenchmarkResult(s.Items, s.Dimension, kind, Math.Round(detectRate, 1), Math.Round(found / (10.0 * s.Queries), 4),
+            Math.Round(latencies[latencies.Length / 2], 3), Math.Round(latencies[(int)(latencies.Length * 0.99)], 3), Math.Round(qps, 1), Math.Round(singleQps, 1),
+            Math.Round(reopenSeconds, 2), rss, PeakRss(), Math.Round(maxDetectMs, 1), peer);
+    }
+
+    /// <summary>The exact top-10 ids (sequence = row + 1) of every query, by brute force on all cores.</summary>
+    static HashSet<long>[] ExactTop10(float[] vectors, float[] queries, int d)
+    {
+        var n = vectors.Length / d;
+        var truth = new HashSet<long>[queries.Length / d];
+        Parallel.For(0, truth.Length, q =>
+        {
+            var query = queries.AsSpan(q * d, d);
+            var heap = new PriorityQueue<long, float>();
+            for (var i = 0; i < n; i++)
+            {
+                var sim = TensorPrimitives.Dot(query, vectors.AsSpan(i * d, d));
+                if (heap.Count < 10) heap.Enqueue(i + 1, sim);
+                else if (heap.TryPeek(out _, out var worst) && sim > worst) heap.EnqueueDequeue(i + 1, sim);
+            }
+            truth[q] = [.. heap.UnorderedItems.Select(x => x.Element)];
+        });
+        return truth;
+    }
+
+    /// <summary>Peak resident set (VmHWM) on Linux, else the current working set.</summary>
+    static long PeakRss()
+    {
+        try
+        {
+            var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+            if (line is not null) return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+        }
+        catch (IOException) { }
+        return Environment.WorkingSet;
+    }
+
+    /// <summary>A Gaussian mixture on the unit sphere: unit centres, isotropic noise of total norm ≈ 0.7, renormalised.</summary>
+    sealed class Mixture
+    {
+        readonly float[][] _centres;
+        readonly float _sigma;
+
+        public Mixture(Random rng, int d, int centres)
+        {
+            _sigma = 0.7f / MathF.Sqrt(d);
+            _centres = new float[centres][];
+            for (var c = 0; c < centres; c++)
+            {
+                var v = new float[d];
+                for (var i = 0; i < d; i++) v[i] = Gaussian(rng);
+                TensorPrimitives.Divide(v, TensorPrimitives.Norm(v), v);
+                _centres[c] = v;
+            }
+        }
+
+        public void Sample(Random rng, Span<float> into)
+        {
+            var centre = _centres[rng.Next(_centres.Length)];
+            for (var i = 0; i < into.Length; i++) into[i] = centre[i] + _sigma * Gaussian(rng);
+            TensorPrimitives.Divide(into, TensorPrimitives.Norm(into), into);
+        }
+
+        static float Gaussian(Random rng) => (float)(Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble()));
+    }
+}

@@ -1,0 +1,59 @@
+using System.CommandLine;
+using Media.Application;
+using Media.Detection;
+
+namespace Media.Cli.Commands;
+
+/// <summary>
+/// <c>media bench index --n N --dim D [--data DIR] [--queries Q] [--seed S] [--no-peer] [--json]</c>: the index
+/// benchmark (<see cref="IndexBenchmark"/>) through the real detect-and-index path, with hnswlib on the same vectors.
+/// </summary>
+static class BenchCommand
+{
+    public static Command Create()
+    {
+        var n = new Option<int>("--n") { Description = "Items to detect and index", DefaultValueFactory = _ => 100_000 };
+        var dim = new Option<int>("--dim") { Description = "Embedding dimension", DefaultValueFactory = _ => 512 };
+        var data = new Option<string?>("--data") { Description = "Catalog folder to build (kept); default: a temporary folder, removed after" };
+        var queries = new Option<int>("--queries") { Description = "Search queries for recall and latency", DefaultValueFactory = _ => 1000 };
+        var seed = new Option<int>("--seed") { Description = "Random seed", DefaultValueFactory = _ => 1 };
+        var noPeer = new Option<bool>("--no-peer") { Description = "Skip the hnswlib peer (python3-hnswlib)" };
+        var json = CommonOptions.Json();
+        var index = new Command("index", "Detect+index throughput, recall@10, search latency, reopen time and memory on N clustered vectors, next to hnswlib")
+            { n, dim, data, queries, seed, noPeer, json };
+        index.SetAction(parse =>
+        {
+            var keep = parse.GetValue(data);
+            var dir = keep ?? Path.Combine(Path.GetTempPath(), "media-bench-index-" + Guid.NewGuid().ToString("N"));
+            var script = Path.Combine(AppContext.BaseDirectory, "tools", "hnswlib_peer.py");
+            var asJson = parse.GetValue(json);
+            try
+            {
+                var settings = new IndexBenchmarkSettings(parse.GetValue(n), parse.GetValue(dim), dir, parse.GetValue(queries), parse.GetValue(seed),
+                    parse.GetValue(noPeer) ? null : script);
+                var result = IndexBenchmark.Run(settings, new IndexSettings(), m => Console.Error.WriteLine($"media bench: {m}"));
+                if (asJson) CliOutput.Line(result);
+                else
+                {
+                    Console.WriteLine($"{result.Items} items × {result.Dimension}-d, {result.VectorIndex}");
+                    Console.WriteLine($"detect+index  {result.DetectItemsPerSecond} items/s (last 10%; slowest item {result.MaxDetectMs} ms)");
+                    Console.WriteLine($"search        recall@10 {result.RecallAt10}, p50 {result.SearchP50Ms} ms, p99 {result.SearchP99Ms} ms, {result.Qps} QPS ({result.QpsSingleThread} on one thread)");
+                    Console.WriteLine($"reopen        {result.ReopenSeconds} s; RSS {result.RssBytes / 1e9:0.00} GB (peak {result.PeakRssBytes / 1e9:0.00} GB)");
+                    if (result.Hnswlib is { } h)
+                        Console.WriteLine($"hnswlib       recall@10 {h.RecallAt10} at ef {h.Ef}, {h.Qps} QPS ({h.QpsSingleThread} on one thread), build {h.BuildSeconds} s");
+                }
+                return 0;
+            }
+            catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException)
+            {
+                CliOutput.Error(ex.Message);
+                return 2;
+            }
+            finally
+            {
+                if (keep is null && Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+            }
+        });
+        return new Command("bench", "Benchmarks that are part of the product") { index };
+    }
+}
