@@ -53,7 +53,7 @@ internal static partial class FfmpegProcess
                     stdout.Write(chunk, 0, n);
                 }
             });
-            var stderr = process.StandardError.ReadToEndAsync();
+            var stderr = ReadLogAsync(process.StandardError);
             if (!process.WaitForExit(timeout))
             {
                 Kill(process);
@@ -70,12 +70,32 @@ internal static partial class FfmpegProcess
                 throw new MediaRejectedException($"{what}: cannot read ffmpeg's output ({ex.InnerException.Message})", ex.InnerException);
             }
             if (overLimit) throw new MediaRejectedException($"{what} decodes to more than {limit} bytes (decompression bomb?)");
-            var log = stderr.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var log = stderr.Result;
             var errors = log.Where(l => l.Contains("[error]") || l.Contains("[fatal]"))
                 .Select(l => Prefix().Replace(l.Replace("[error] ", "").Replace("[fatal] ", ""), ""))
                 .ToArray();
             return new Result(process.ExitCode, stdout.ToArray(), log, errors);
         }
+    }
+
+    /// <summary>Most log kept from one run; a damaged stream can make ffmpeg log a line per frame, and the rest is drained unread.</summary>
+    const int MaxLogChars = 1 << 20;
+
+    /// <summary>ffmpeg's stderr as trimmed, non-empty lines: the first <see cref="MaxLogChars"/> characters of them, then a line saying how many more were dropped.</summary>
+    static async Task<string[]> ReadLogAsync(StreamReader stderr)
+    {
+        var lines = new List<string>();
+        long kept = 0, dropped = 0;
+        while (await stderr.ReadLineAsync() is { } line)
+        {
+            line = line.Trim();
+            if (line.Length == 0) continue;
+            if (kept + line.Length > MaxLogChars) { dropped++; continue; }
+            kept += line.Length;
+            lines.Add(line);
+        }
+        if (dropped > 0) lines.Add($"[info] ({dropped} more log lines dropped)");
+        return [.. lines];
     }
 
     static void Kill(Process process)
