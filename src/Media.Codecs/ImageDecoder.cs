@@ -9,6 +9,8 @@ namespace Media.Codecs;
 /// where the build supports them) through the ffmpeg CLI with a timeout. The format is sniffed from the bytes.
 /// JPEG EXIF orientation is applied. Grayscale, CMYK (Adobe-inverted, as Pillow reads it), palette and 16-bit
 /// inputs become RGB; alpha is composited over white (<see cref="Background"/>). Thread-safe.
+/// For any input bytes a decode returns an image or throws <see cref="MediaRejectedException"/>: header dimensions are checked
+/// against <see cref="DecodeLimits.MaxPixels"/> and every buffer size derived from them is bounds-checked before allocation.
 /// </summary>
 public sealed class ImageDecoder(DecodeLimits? limits = null)
 {
