@@ -45,18 +45,20 @@ public enum MutationKind
 /// Deterministic hostile inputs made from real media: the photos in <c>../shared/pdq/images</c> (JPEG) re-encoded with ffmpeg to
 /// PNG, WebP, GIF, BMP and TIFF, the repository's codec fixtures (EXIF, CMYK, palette, alpha, 16-bit), and espeak-ng speech as WAV
 /// (16-bit mono, 24-bit stereo WAVE_FORMAT_EXTENSIBLE, float, 8-bit) transcoded to MP3, FLAC and Ogg Vorbis. The real media is
-/// made once per process (a dozen ffmpeg runs, about 2 s); every hostile file after that is an in-memory mutation of it, so
-/// hundreds of files take milliseconds. The same seed gives the same bytes with the same toolchain (ffmpeg, espeak-ng).
+/// made once per process (nine tool runs for <see cref="Write"/>'s formats, five more for the others: a few seconds); every
+/// hostile file after that is an in-memory mutation of it, so 300 files take about 0.2 s. The same seed gives the same bytes with the same toolchain (ffmpeg, espeak-ng).
 /// </summary>
 static class HostileCorpus
 {
-    static readonly Lazy<IReadOnlyList<MediaSample>> AllSamples = new(MakeSamples);
+    static readonly Lazy<IReadOnlyList<MediaSample>> CorpusSamples = new(MakeCorpusSamples);
+    static readonly Lazy<IReadOnlyList<MediaSample>> OtherSamples = new(MakeOtherSamples);
 
     /// <summary>Every real sample, each format at least once.</summary>
-    public static IReadOnlyList<MediaSample> Samples => AllSamples.Value;
+    public static IReadOnlyList<MediaSample> Samples => [.. CorpusSamples.Value, .. OtherSamples.Value];
 
-    /// <summary>The real samples of <paramref name="formats"/>.</summary>
-    public static MediaSample[] Of(params MediaFormat[] formats) => Samples.Where(s => formats.Contains(s.Format)).ToArray();
+    /// <summary>The real samples of <paramref name="formats"/> (only the <see cref="CorpusFormats"/> ones are made when that is all that is asked for).</summary>
+    public static MediaSample[] Of(params MediaFormat[] formats) =>
+        (formats.All(CorpusFormats.Contains) ? CorpusSamples.Value : Samples).Where(s => formats.Contains(s.Format)).ToArray();
 
     /// <summary>Formats of the corpus <see cref="Write"/> makes: what users upload most.</summary>
     public static readonly MediaFormat[] CorpusFormats = [MediaFormat.Jpeg, MediaFormat.Png, MediaFormat.WebP, MediaFormat.Wav, MediaFormat.Mp3];
@@ -64,21 +66,22 @@ static class HostileCorpus
     /// <summary>
     /// Writes <paramref name="count"/> hostile files into <paramref name="dir"/> (created if missing) and returns their paths, in order.
     /// Mutation kinds take turns (so every kind is present once <paramref name="count"/> ≥ 9) over real JPEG, PNG, WebP, WAV and MP3
-    /// sources chosen by <paramref name="seed"/>; each file keeps its source's extension (<c>.jpg .png .webp .wav .mp3</c>) and is named
+    /// sources chosen by <paramref name="seed"/> (a format, then one of its sources, so each format is about a fifth); each file keeps its source's extension (<c>.jpg .png .webp .wav .mp3</c>) and is named
     /// <c>NNNN-kind-source.ext</c>. The same seed and count give the same files.
     /// </summary>
     public static string[] Write(string dir, int seed, int count)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         Directory.CreateDirectory(dir);
-        var sources = Of(CorpusFormats);
+        var sources = CorpusFormats.Select(f => Of(f)).ToArray();
         var kinds = Enum.GetValues<MutationKind>();
         var rng = new Random(seed);
         var paths = new string[count];
         for (var i = 0; i < count; i++)
         {
             var kind = kinds[i % kinds.Length];
-            var source = sources[rng.Next(sources.Length)];
+            var ofFormat = sources[rng.Next(sources.Length)];
+            var source = ofFormat[rng.Next(ofFormat.Length)];
             var (bytes, _) = Mutate(source, kind, rng);
             paths[i] = Path.Combine(dir, $"{i:D4}-{kind.ToString().ToLowerInvariant()}-{Path.GetFileNameWithoutExtension(source.Name)}.{source.Extension}");
             File.WriteAllBytes(paths[i], bytes);
@@ -366,35 +369,36 @@ static class HostileCorpus
         return fields;
     }
 
-    static IReadOnlyList<MediaSample> MakeSamples()
+    static string Photos => Path.Combine(Paths.Shared, "pdq", "images");
+    static string Bridge => Path.Combine(Photos, "bridge-mods", "square-256x256.jpg");
+    static string Street => Path.Combine(Photos, "labelme-subset", "q2821.jpg");
+
+    static MediaSample Load(string name, string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        var format = FormatSniffer.Sniff(bytes.AsSpan(0, Math.Min(32, bytes.Length)));
+        if (format == MediaFormat.Unknown) throw new InvalidOperationException($"{path} is not a format the service reads");
+        return new MediaSample(name, format, bytes);
+    }
+
+    /// <summary>JPEG, PNG, WebP, WAV and MP3 (nine tool runs).</summary>
+    static IReadOnlyList<MediaSample> MakeCorpusSamples()
     {
         using var tmp = new TempDir();
-        var photos = Path.Combine(Paths.Shared, "pdq", "images");
         var fixtures = Path.Combine(Paths.RepoRoot, "tests", "Media.Tests", "Fixtures", "codecs");
         var samples = new List<MediaSample>();
-        void Add(string name, string path)
-        {
-            var bytes = File.ReadAllBytes(path);
-            var format = FormatSniffer.Sniff(bytes.AsSpan(0, Math.Min(32, bytes.Length)));
-            if (format == MediaFormat.Unknown) throw new InvalidOperationException($"{path} is not a format the service reads");
-            samples.Add(new MediaSample(name, format, bytes));
-        }
-
-        var bridge = Path.Combine(photos, "bridge-mods", "square-256x256.jpg");
-        var street = Path.Combine(photos, "labelme-subset", "q2821.jpg");
+        void Add(string name, string path) => samples.Add(Load(name, path));
+        string bridge = Bridge, street = Street;
         Add("photo-bridge.jpg", bridge);
         Add("photo-q2821.jpg", street);
         Add("exif-orientation-6.jpg", Path.Combine(fixtures, "exif-orientation-6.jpg"));
         Add("cmyk.jpg", Path.Combine(fixtures, "cmyk.jpg"));
 
-        // Re-encodings of the real photos; ffmpeg-path images are kept small (96 px) because every decode is a process.
+        // Re-encodings of the real photos.
         Ffmpeg.Run("-i", street, tmp["street.png"]);
         Ffmpeg.Run("-i", bridge, "-vf", "scale=160:-1", tmp["bridge.png"]);
         Ffmpeg.Run("-i", street, "-c:v", "libwebp", "-quality", "75", tmp["street.webp"]);
         Ffmpeg.Run("-i", bridge, "-vf", "scale=128:-1", "-c:v", "libwebp", "-lossless", "1", tmp["bridge-lossless.webp"]);
-        Ffmpeg.Run("-i", street, "-vf", "scale=96:-1", tmp["street.gif"]);
-        Ffmpeg.Run("-i", street, "-vf", "scale=96:-1", tmp["street.bmp"]);
-        Ffmpeg.Run("-i", bridge, "-vf", "scale=96:-1", "-compression_algo", "deflate", tmp["bridge.tiff"]);
         Add("photo-q2821.png", tmp["street.png"]);
         Add("photo-bridge.png", tmp["bridge.png"]);
         Add("palette.png", Path.Combine(fixtures, "palette.png"));
@@ -403,25 +407,40 @@ static class HostileCorpus
         Add("photo-q2821.webp", tmp["street.webp"]);
         Add("photo-bridge-lossless.webp", tmp["bridge-lossless.webp"]);
         Add("alpha.webp", Path.Combine(fixtures, "alpha.webp"));
-        Add("photo-q2821.gif", tmp["street.gif"]);
-        Add("photo-q2821.bmp", tmp["street.bmp"]);
-        Add("photo-bridge.tiff", tmp["bridge.tiff"]);
 
-        // Speech: 16-bit mono 22.05 kHz from espeak-ng, then the WAV layouts WavReader reads and the compressed formats ffmpeg decodes.
+        // Speech: 16-bit mono 22.05 kHz from espeak-ng, then the WAV layouts WavReader reads, and MP3.
         var speech = AudioMaterial.Speech(tmp.Path, "speech.wav", "Seven hostile files walked into a decoder.");
         Ffmpeg.Run("-i", speech, "-ac", "2", "-ar", "44100", "-c:a", "pcm_s24le", tmp["speech-s24-stereo.wav"]);
         Ffmpeg.Run("-i", speech, "-c:a", "pcm_f32le", tmp["speech-f32.wav"]);
         Ffmpeg.Run("-i", speech, "-c:a", "pcm_u8", tmp["speech-u8.wav"]);
         Ffmpeg.Run("-i", speech, "-b:a", "64k", tmp["speech.mp3"]);
-        Ffmpeg.Run("-i", speech, tmp["speech.flac"]);
-        Ffmpeg.Run("-i", speech, "-c:a", "libvorbis", "-q:a", "2", tmp["speech.ogg"]);
         Add("speech.wav", speech);
         Add("speech-s24-stereo.wav", tmp["speech-s24-stereo.wav"]);
         Add("speech-f32.wav", tmp["speech-f32.wav"]);
         Add("speech-u8.wav", tmp["speech-u8.wav"]);
         Add("speech.mp3", tmp["speech.mp3"]);
-        Add("speech.flac", tmp["speech.flac"]);
-        Add("speech.ogg", tmp["speech.ogg"]);
         return samples;
+    }
+
+    /// <summary>The formats only ffmpeg decodes, besides MP3: GIF, BMP and TIFF photos (kept small, 96 px, because every decode
+    /// is a process) and FLAC and Ogg Vorbis speech.</summary>
+    static IReadOnlyList<MediaSample> MakeOtherSamples()
+    {
+        using var tmp = new TempDir();
+        var speech = tmp["speech.wav"];
+        File.WriteAllBytes(speech, CorpusSamples.Value.First(s => s.Name == "speech.wav").Bytes);
+        Ffmpeg.Run("-i", Street, "-vf", "scale=96:-1", tmp["street.gif"]);
+        Ffmpeg.Run("-i", Street, "-vf", "scale=96:-1", tmp["street.bmp"]);
+        Ffmpeg.Run("-i", Bridge, "-vf", "scale=96:-1", "-compression_algo", "deflate", tmp["bridge.tiff"]);
+        Ffmpeg.Run("-i", speech, tmp["speech.flac"]);
+        Ffmpeg.Run("-i", speech, "-c:a", "libvorbis", "-q:a", "2", tmp["speech.ogg"]);
+        return
+        [
+            Load("photo-q2821.gif", tmp["street.gif"]),
+            Load("photo-q2821.bmp", tmp["street.bmp"]),
+            Load("photo-bridge.tiff", tmp["bridge.tiff"]),
+            Load("speech.flac", tmp["speech.flac"]),
+            Load("speech.ogg", tmp["speech.ogg"]),
+        ];
     }
 }
