@@ -24,9 +24,12 @@ internal static class FfmpegImageDecoder
         File.WriteAllBytes(input, data.ToArray());
         try
         {
+            // ffmpeg's max_pixels is an int option; the PAM it writes is 4 bytes a pixel plus a short text header.
+            var maxPixels = Math.Clamp(limits.MaxPixels, 1, int.MaxValue);
             var r = FfmpegProcess.Run(["-nostdin", "-hide_banner", "-v", "level+error", "-protocol_whitelist", "file",
-                "-max_pixels", limits.MaxPixels.ToString(), "-f", demuxer, "-i", input,
-                "-frames:v", "1", "-pix_fmt", "rgba", "-c:v", "pam", "-f", "image2pipe", "-"], limits.Timeout, format.Name());
+                "-max_pixels", maxPixels.ToString(), "-f", demuxer, "-i", input,
+                "-frames:v", "1", "-pix_fmt", "rgba", "-c:v", "pam", "-f", "image2pipe", "-"], limits.Timeout, format.Name(),
+                maxOutputBytes: maxPixels * 4 + 4096);
             if (r.ExitCode != 0 || r.Output.Length == 0)
                 throw new MediaRejectedException($"corrupt or unsupported {format.Name()}: {r.Errors.LastOrDefault() ?? "ffmpeg produced no frame"}");
             var (w, h, rgba) = ParsePam(r.Output, format);
@@ -39,7 +42,7 @@ internal static class FfmpegImageDecoder
         }
     }
 
-    /// <summary>Parses a Netpbm PAM header (WIDTH/HEIGHT/DEPTH 4/MAXVAL 255, ENDHDR) and returns the RGBA payload.</summary>
+    /// <summary>Parses a Netpbm PAM header (WIDTH/HEIGHT/DEPTH 4/MAXVAL 255, ENDHDR) and returns the RGBA payload (exactly W·H·4 bytes).</summary>
     static (int W, int H, byte[] Rgba) ParsePam(byte[] pam, MediaFormat format)
     {
         var end = pam.AsSpan().IndexOf("ENDHDR\n"u8);

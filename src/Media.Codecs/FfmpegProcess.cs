@@ -12,8 +12,14 @@ internal static partial class FfmpegProcess
     /// <summary>The result of one run; <see cref="Errors"/> are the error- and fatal-level log lines without their prefixes.</summary>
     public sealed record Result(int ExitCode, byte[] Output, string[] Log, string[] Errors);
 
-    /// <exception cref="MediaRejectedException">ffmpeg is missing, or the run exceeded <paramref name="timeout"/> (<paramref name="what"/> names the input).</exception>
-    public static Result Run(IEnumerable<string> args, TimeSpan timeout, string what)
+    /// <summary>
+    /// Runs ffmpeg with <paramref name="args"/>. Standard output is collected up to <paramref name="maxOutputBytes"/>
+    /// (and never past what one array holds): a run that writes more is killed, so a small hostile file cannot make it
+    /// fill memory.
+    /// </summary>
+    /// <exception cref="MediaRejectedException">ffmpeg is missing, the run exceeded <paramref name="timeout"/>, it wrote more than
+    /// <paramref name="maxOutputBytes"/>, or its output could not be read (<paramref name="what"/> names the input).</exception>
+    public static Result Run(IEnumerable<string> args, TimeSpan timeout, string what, long maxOutputBytes = long.MaxValue)
     {
         var psi = new ProcessStartInfo("ffmpeg") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in args) psi.ArgumentList.Add(a);
@@ -28,22 +34,73 @@ internal static partial class FfmpegProcess
         }
         using (process)
         {
+            var limit = Math.Min(maxOutputBytes, Array.MaxLength);
             using var stdout = new MemoryStream();
-            var copy = process.StandardOutput.BaseStream.CopyToAsync(stdout);
-            var stderr = process.StandardError.ReadToEndAsync();
+            var overLimit = false;
+            var copy = Task.Run(async () =>
+            {
+                var chunk = new byte[81920];
+                var stream = process.StandardOutput.BaseStream;
+                int n;
+                while ((n = await stream.ReadAsync(chunk)) > 0)
+                {
+                    if (stdout.Length + n > limit)
+                    {
+                        overLimit = true;
+                        Kill(process);
+                        return;
+                    }
+                    stdout.Write(chunk, 0, n);
+                }
+            });
+            var stderr = ReadLogAsync(process.StandardError);
             if (!process.WaitForExit(timeout))
             {
-                try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+                Kill(process);
                 process.WaitForExit();
                 throw new MediaRejectedException($"{what} decode exceeded the {timeout.TotalSeconds:0.#} s time limit");
             }
-            copy.Wait();
-            var log = stderr.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            try
+            {
+                copy.Wait();
+                stderr.Wait();
+            }
+            catch (AggregateException ex) when (ex.InnerException is IOException or ObjectDisposedException)
+            {
+                throw new MediaRejectedException($"{what}: cannot read ffmpeg's output ({ex.InnerException.Message})", ex.InnerException);
+            }
+            if (overLimit) throw new MediaRejectedException($"{what} decodes to more than {limit} bytes (decompression bomb?)");
+            var log = stderr.Result;
             var errors = log.Where(l => l.Contains("[error]") || l.Contains("[fatal]"))
                 .Select(l => Prefix().Replace(l.Replace("[error] ", "").Replace("[fatal] ", ""), ""))
                 .ToArray();
             return new Result(process.ExitCode, stdout.ToArray(), log, errors);
         }
+    }
+
+    /// <summary>Most log kept from one run; a damaged stream can make ffmpeg log a line per frame, and the rest is drained unread.</summary>
+    const int MaxLogChars = 1 << 20;
+
+    /// <summary>ffmpeg's stderr as trimmed, non-empty lines: the first <see cref="MaxLogChars"/> characters of them, then a line saying how many more were dropped.</summary>
+    static async Task<string[]> ReadLogAsync(StreamReader stderr)
+    {
+        var lines = new List<string>();
+        long kept = 0, dropped = 0;
+        while (await stderr.ReadLineAsync() is { } line)
+        {
+            line = line.Trim();
+            if (line.Length == 0) continue;
+            if (kept + line.Length > MaxLogChars) { dropped++; continue; }
+            kept += line.Length;
+            lines.Add(line);
+        }
+        if (dropped > 0) lines.Add($"[info] ({dropped} more log lines dropped)");
+        return [.. lines];
+    }
+
+    static void Kill(Process process)
+    {
+        try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { } catch (System.ComponentModel.Win32Exception) { }
     }
 
     /// <summary>ffmpeg's "[component @ 0x…] " line prefix.</summary>

@@ -9,6 +9,8 @@ namespace Media.Codecs;
 /// where the build supports them) through the ffmpeg CLI with a timeout. The format is sniffed from the bytes.
 /// JPEG EXIF orientation is applied. Grayscale, CMYK (Adobe-inverted, as Pillow reads it), palette and 16-bit
 /// inputs become RGB; alpha is composited over white (<see cref="Background"/>). Thread-safe.
+/// For any input bytes a decode returns an image or throws <see cref="MediaRejectedException"/>: header dimensions are checked
+/// against <see cref="DecodeLimits.MaxPixels"/> and every buffer size derived from them is bounds-checked before allocation.
 /// </summary>
 public sealed class ImageDecoder(DecodeLimits? limits = null)
 {
@@ -42,6 +44,16 @@ public sealed class ImageDecoder(DecodeLimits? limits = null)
             throw new MediaRejectedException($"{what} declares {width}×{height} = {width * height} pixels, over the {Limits.MaxPixels}-pixel limit (decompression bomb?)");
     }
 
+    /// <summary>Bytes of a <paramref name="width"/>×<paramref name="height"/> buffer of <paramref name="channels"/> bytes a pixel, refused
+    /// when over what one array can hold (possible only when <see cref="DecodeLimits.MaxPixels"/> is raised above its default).</summary>
+    internal static int BufferLength(long width, long height, int channels, string what)
+    {
+        var bytes = width * height * channels;
+        if (width <= 0 || height <= 0 || bytes > Array.MaxLength)
+            throw new MediaRejectedException($"{what} of {width}×{height} pixels needs {width * height * channels} bytes, more than one buffer can hold");
+        return (int)bytes;
+    }
+
     unsafe DecodedImage DecodeJpeg(ReadOnlySpan<byte> data, DecodeOptions options)
     {
         using var tj = SafeTurboJpegHandle.Create();
@@ -55,7 +67,7 @@ public sealed class ImageDecoder(DecodeLimits? limits = null)
             int w = TurboJpeg.Scaled(width, scale), h = TurboJpeg.Scaled(height, scale);
             var cmyk = colorspace is TurboJpeg.ColorspaceCmyk or TurboJpeg.ColorspaceYcck;
             var channels = cmyk ? 4 : 3;
-            var buffer = new byte[checked(w * h * channels)];
+            var buffer = new byte[BufferLength(w, h, channels, "JPEG")];
             fixed (byte* dst = buffer)
             {
                 var rc = TurboJpeg.tjDecompress2(tj, src, (nuint)data.Length, dst, w, w * channels, h,
@@ -95,8 +107,8 @@ public sealed class ImageDecoder(DecodeLimits? limits = null)
     /// <summary>Adobe CMYK JPEGs store inverted ink values; R = C·K/255 etc. on the stored values (as Pillow and browsers do).</summary>
     static RgbImage CmykToRgb(byte[] cmyk, int w, int h)
     {
-        var rgb = new byte[w * h * 3];
-        for (int i = 0, o = 0; i < cmyk.Length; i += 4, o += 3)
+        var rgb = new byte[BufferLength(w, h, 3, "JPEG")];
+        for (int i = 0, o = 0; o < rgb.Length; i += 4, o += 3)
         {
             var k = cmyk[i + 3];
             rgb[o] = (byte)((cmyk[i] * k + 127) / 255);
@@ -121,8 +133,10 @@ public sealed class ImageDecoder(DecodeLimits? limits = null)
             var alpha = ihdr.ColorType is 4 or 6 || Spng.spng_get_trns(ctx, trns) == 0;
             var fmt = alpha ? Spng.FormatRgba8 : Spng.FormatRgb8;
             Check(Spng.spng_decoded_image_size(ctx, fmt, out var size));
-            int w = (int)ihdr.Width, h = (int)ihdr.Height;
-            var buffer = new byte[checked((int)size)];
+            int w = (int)ihdr.Width, h = (int)ihdr.Height; // CheckPixels bounds both by MaxPixels
+            var expected = BufferLength(w, h, alpha ? 4 : 3, "PNG");
+            if (size != (nuint)expected) throw new MediaRejectedException($"corrupt PNG: libspng sizes the {w}×{h} image at {size} bytes, not {expected}");
+            var buffer = new byte[expected];
             fixed (byte* dst = buffer) Check(Spng.spng_decode_image(ctx, dst, size, fmt, alpha ? Spng.DecodeTrns : 0));
             var image = alpha ? CompositeRgba(buffer, w, h) : new RgbImage(w, h, buffer);
             return new DecodedImage(image, MediaFormat.Png, w, h);
@@ -145,7 +159,7 @@ public sealed class ImageDecoder(DecodeLimits? limits = null)
             int w = features.Width, h = features.Height;
             var alpha = features.HasAlpha != 0;
             var channels = alpha ? 4 : 3;
-            var buffer = new byte[checked(w * h * channels)];
+            var buffer = new byte[BufferLength(w, h, channels, "WebP")];
             fixed (byte* dst = buffer)
             {
                 var result = alpha
@@ -160,7 +174,8 @@ public sealed class ImageDecoder(DecodeLimits? limits = null)
     /// <summary>Composites straight (non-premultiplied) RGBA over the white background.</summary>
     internal static RgbImage CompositeRgba(ReadOnlySpan<byte> rgba, int w, int h)
     {
-        var rgb = new byte[w * h * 3];
+        var rgb = new byte[BufferLength(w, h, 3, "image")];
+        if (rgba.Length / 4 < rgb.Length / 3) throw new MediaRejectedException($"image of {w}×{h} pixels has only {rgba.Length} RGBA bytes");
         for (int i = 0, o = 0; o < rgb.Length; i += 4, o += 3)
         {
             int a = rgba[i + 3], bg = Background * (255 - a);

@@ -5,7 +5,9 @@ namespace Media.Codecs.Audio;
 /// Decodes audio to mono float32 at a requested rate: WAV in C# (<see cref="WavReader"/> + <see cref="Resampler"/>),
 /// everything else — MP3, FLAC, Ogg Vorbis/Opus, AAC/M4A, AIFF and the first audio track of video files — through the
 /// ffmpeg CLI with a forced demuxer per sniffed format, only the <c>file</c> protocol, a duration cap and a timeout.
-/// ffmpeg reports damage in its error log while still exiting 0 (a truncated MP3 does); any error line rejects the file.
+/// ffmpeg reports damage in its error log while still exiting 0 (a truncated MP3 does); any error line rejects the file,
+/// and so do a sample rate outside 1 Hz – 768 kHz, non-finite samples and decoded output over the duration cap.
+/// For any input bytes a decode returns a clip or throws <see cref="MediaRejectedException"/>.
 /// </summary>
 public sealed class AudioDecoder(AudioLimits? limits = null)
 {
@@ -13,8 +15,10 @@ public sealed class AudioDecoder(AudioLimits? limits = null)
 
     /// <summary>Decodes <paramref name="data"/> to mono at <paramref name="sampleRate"/> Hz, or at the file's own rate when null.</summary>
     /// <exception cref="MediaRejectedException">Empty, unsupported, corrupt, truncated, too long or too slow.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="sampleRate"/> is not positive (a caller's error, never the input's).</exception>
     public AudioClip Decode(ReadOnlySpan<byte> data, int? sampleRate = null)
     {
+        if (sampleRate is { } requested) ArgumentOutOfRangeException.ThrowIfNegativeOrZero(requested, nameof(sampleRate));
         if (data.Length == 0) throw new MediaRejectedException("empty file (0 bytes)");
         if (data.Length > Limits.MaxEncodedBytes) throw new MediaRejectedException($"file is {data.Length} bytes, over the {Limits.MaxEncodedBytes}-byte limit");
         var format = FormatSniffer.Sniff(data[..Math.Min(32, data.Length)]);
@@ -37,14 +41,20 @@ public sealed class AudioDecoder(AudioLimits? limits = null)
     /// <summary>The input duration ffmpeg reports from the container ("Duration: HH:MM:SS.ss"), or null.</summary>
     static double? DeclaredDuration(IEnumerable<string> log)
     {
+        var invariant = System.Globalization.CultureInfo.InvariantCulture;
         foreach (var line in log)
         {
             var m = DurationLine.Match(line);
-            if (m.Success)
-                return int.Parse(m.Groups[1].Value) * 3600 + int.Parse(m.Groups[2].Value) * 60 + double.Parse(m.Groups[3].Value, System.Globalization.CultureInfo.InvariantCulture);
+            // Parsed as doubles: a lying header can declare any number of hours, which must not overflow an int.
+            if (m.Success && double.TryParse(m.Groups[1].Value, invariant, out var hours) && double.TryParse(m.Groups[2].Value, invariant, out var minutes)
+                && double.TryParse(m.Groups[3].Value, invariant, out var seconds))
+                return hours * 3600 + minutes * 60 + seconds;
         }
         return null;
     }
+
+    /// <summary>Highest sample rate accepted from a file, Hz (as <see cref="WavReader"/>).</summary>
+    const int MaxSampleRate = 768000;
 
     AudioClip DecodeWithFfmpeg(ReadOnlySpan<byte> data, MediaFormat format, int? sampleRate)
     {
@@ -61,7 +71,10 @@ public sealed class AudioDecoder(AudioLimits? limits = null)
             // level+info: error lines are tagged, and the input's declared duration and sample rate are printed.
             string[] args = ["-nostdin", "-hide_banner", "-v", "level+info", "-nostats", "-protocol_whitelist", "file", "-f", demuxer, "-i", input,
                 "-map", "0:a:0", "-t", cap, "-ac", "1", .. sampleRate is { } r ? ["-ar", r.ToString()] : Array.Empty<string>(), "-f", "f32le", "-"];
-            var run = FfmpegProcess.Run(args, Limits.Timeout, format.Name());
+            // f32le mono: 4 bytes a sample for the capped duration at the output rate, which is at most MaxSampleRate when ffmpeg
+            // keeps the file's own; a hostile header declaring a huge rate is stopped here instead of filling memory.
+            var maxOutput = (long)Math.Min((Limits.MaxDurationSeconds + 1) * (sampleRate ?? MaxSampleRate) * 4.0, Array.MaxLength);
+            var run = FfmpegProcess.Run(args, Limits.Timeout, format.Name(), maxOutput);
             if (run.ExitCode != 0 || run.Errors.Length > 0)
             {
                 var reason = run.Errors.Any(e => e.Contains("matches no streams")) ? "no audio track"
@@ -69,9 +82,12 @@ public sealed class AudioDecoder(AudioLimits? limits = null)
                 throw new MediaRejectedException($"corrupt or unsupported {format.Name()}: {reason}");
             }
             var rate = sampleRate ?? InputRate(run.Log) ?? throw new MediaRejectedException($"{format.Name()}: ffmpeg reported no sample rate");
+            if (sampleRate is null && rate is < 1 or > MaxSampleRate) throw new MediaRejectedException($"{format.Name()} sample rate {rate} Hz is not plausible");
             var samples = new float[run.Output.Length / 4];
             Buffer.BlockCopy(run.Output, 0, samples, 0, samples.Length * 4);
             if (samples.Length == 0) throw new MediaRejectedException($"{format.Name()} has no audio samples");
+            var bad = Array.FindIndex(samples, x => !float.IsFinite(x));
+            if (bad >= 0) throw new MediaRejectedException($"corrupt {format.Name()}: sample {bad} decodes to a non-finite value");
             var decoded = samples.Length / (double)rate;
             if (decoded > Limits.MaxDurationSeconds)
                 throw new MediaRejectedException($"audio is longer than the {Limits.MaxDurationSeconds} s limit");
@@ -93,7 +109,7 @@ public sealed class AudioDecoder(AudioLimits? limits = null)
         {
             if (!line.Contains("Stream #0:")) continue;
             var m = StreamRate.Match(line);
-            if (m.Success) return int.Parse(m.Groups[1].Value);
+            if (m.Success) return int.TryParse(m.Groups[1].Value, out var rate) ? rate : -1; // -1: rejected as implausible
         }
         return null;
     }

@@ -15,8 +15,11 @@ public static class Resampler
     static readonly float[] Kernel = BuildKernel();
 
     /// <summary>Resamples mono <paramref name="input"/> from <paramref name="fromRate"/> to <paramref name="toRate"/> Hz.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A rate is not positive.</exception>
     public static float[] Resample(float[] input, int fromRate, int toRate)
     {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(fromRate);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(toRate);
         if (fromRate == toRate) return input;
         var ratio = (double)toRate / fromRate;
         var cutoff = Math.Min(1.0, ratio) * 0.95;      // fraction of the input Nyquist
