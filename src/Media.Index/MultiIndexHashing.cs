@@ -1,6 +1,8 @@
+using System.Buffers;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace Media.Index;
 
@@ -20,11 +22,13 @@ readonly record struct MihQueryStats(int Probes, long Candidates, bool Linear);
 /// <para>Look-ups grow as Σᵢ₌₀ˢ C(16, i) per position (17, 137, 697, 2517 for s = 1…4) and the rows they return
 /// with N/65,536 per look-up, so before probing a query counts the rows its look-ups would return (one read of
 /// the offset table each) and scans linearly instead when that would cost more than reading every row; see
-/// <c>docs/mih-measurement.md</c> for where that falls (at 10⁶ random PDQ hashes, between r = 31 and r = 47).</para>
+/// <c>docs/mih-measurement.md</c> for where that falls (for random PDQ hashes, at 10⁵ and 10⁶ alike, between
+/// r = 47, probed, and r = 63, scanned). Candidate rows are gathered first and verified with their codes
+/// prefetched a few rows ahead, since each is a cache miss at 10⁶.</para>
 /// <para>Memory: codes in one contiguous <c>ulong</c> array and ids in one <c>long</c> array, indexed by row;
 /// each position's table is CSR-shaped: 65,537 offsets into one array of row numbers sorted by substring value
 /// (4 bytes per row per position). For 256-bit codes that is 32 + 8 + 16·4 = 104 bytes per hash plus a fixed
-/// 4 MiB of offsets. While ids arrive in increasing order (catalog sequences) they are found by binary search;
+/// 4 MiB of offsets (112 bytes per hash at 10⁶ with the arrays' growth room). While ids arrive in increasing order (catalog sequences) they are found by binary search;
 /// the first out-of-order id adds a dictionary (about 30 bytes more per hash).</para>
 /// <para>Rows added since the tables were built (the tail) and rows removed since (tombstones) are handled by
 /// the query itself (the tail is scanned linearly, tombstones are skipped); the first query after the tail
@@ -43,7 +47,8 @@ public sealed class MultiIndexHashing : IBinaryIndex
     const int FormatVersion = 1;
     // Relative costs in units of one row of a linear scan (sequential popcount of a whole code), measured by
     // `Media.Benchmarks mih` at 10⁶ hashes: an offset-table look-up and a random-access verification.
-    const double ProbeCost = 2, CandidateCost = 6;
+    const double ProbeCost = 2, CandidateCost = 10;
+    const int PrefetchAhead = 16;
 
     static ReadOnlySpan<byte> Magic => "MMIH"u8;
 
@@ -153,11 +158,17 @@ public sealed class MultiIndexHashing : IBinaryIndex
             }
             else
             {
+                // Gather every candidate row first, then verify them with the codes prefetched a few rows ahead:
+                // verification is a random access into the codes, and overlapping those misses halves its cost at 10⁶.
+                var rows = ArrayPool<int>.Shared.Rent((int)(stats.Candidates - (_rows - _indexed)));
+                var n = 0;
                 for (var p = 0; p < _positions; p++)
                 {
                     var radius = p <= a ? s : s - 1;
-                    if (radius >= 0) ProbeRange(q, maxDistance, p, 0, WeightStart[radius + 1], hits);
+                    if (radius >= 0) n = Gather(q, p, 0, WeightStart[radius + 1], rows, n);
                 }
+                VerifyRange(q, maxDistance, rows.AsSpan(0, n), hits);
+                ArrayPool<int>.Shared.Return(rows);
                 ScanRange(q, maxDistance, _indexed, _rows, hits);
             }
             return Collect(hits, filter);
@@ -203,7 +214,11 @@ public sealed class MultiIndexHashing : IBinaryIndex
                     spent += cost;
                     probes += levelProbes;
                     candidates += levelCandidates;
-                    for (var p = 0; p < _positions; p++) ProbeTop(q, p, from, to, ref top, seen, filter);
+                    var rows = ArrayPool<int>.Shared.Rent((int)levelCandidates);
+                    var n = 0;
+                    for (var p = 0; p < _positions; p++) n = Gather(q, p, from, to, rows, n);
+                    VerifyTop(q, rows.AsSpan(0, n), ref top, seen, filter);
+                    ArrayPool<int>.Shared.Return(rows);
                     if (!top.Admits(covered + 1) || covered >= Bits) break;
                 }
                 stats = new MihQueryStats(probes, candidates, linear);
@@ -289,6 +304,9 @@ public sealed class MultiIndexHashing : IBinaryIndex
         }
     }
 
+    /// <summary>For measurement: probe the tables even where the cost check would scan linearly.</summary>
+    internal bool NeverScan { get; set; }
+
     /// <summary>Rebuilds the tables now (otherwise the first query past the tail limit does).</summary>
     internal void Rebuild()
     {
@@ -326,7 +344,7 @@ public sealed class MultiIndexHashing : IBinaryIndex
             var radius = p <= a ? s : s - 1;
             if (radius >= 0) probes += WeightStart[radius + 1];
         }
-        if (probes * ProbeCost > _rows) { stats = new MihQueryStats(0, _rows, true); return false; }
+        if (probes * ProbeCost > _rows && !NeverScan) { stats = new MihQueryStats(0, _rows, true); return false; }
         long candidates = 0;
         for (var p = 0; p < _positions; p++)
         {
@@ -334,7 +352,7 @@ public sealed class MultiIndexHashing : IBinaryIndex
             if (radius >= 0) candidates += CountCandidates(q, 0, WeightStart[radius + 1], p);
         }
         var tail = _rows - _indexed;
-        if (probes * ProbeCost + candidates * CandidateCost + tail > _rows) { stats = new MihQueryStats(0, _rows, true); return false; }
+        if (probes * ProbeCost + candidates * CandidateCost + tail > _rows && !NeverScan) { stats = new MihQueryStats(0, _rows, true); return false; }
         stats = new MihQueryStats((int)probes, candidates + tail, false);
         return true;
     }
@@ -356,7 +374,7 @@ public sealed class MultiIndexHashing : IBinaryIndex
         return n;
     }
 
-    void ProbeRange(ReadOnlySpan<ulong> q, int r, int p, int from, int to, List<(int, int)> hits)
+    int Gather(ReadOnlySpan<ulong> q, int p, int from, int to, int[] rows, int n)
     {
         var off = _offsets![p];
         var post = _postings![p];
@@ -364,30 +382,33 @@ public sealed class MultiIndexHashing : IBinaryIndex
         for (var i = from; i < to; i++)
         {
             var b = v ^ MasksByWeight[i];
-            for (int j = off[b], end = off[b + 1]; j < end; j++)
-            {
-                var row = post[j];
-                var d = Distance(q, row);
-                if (d <= r) hits.Add((row, d));
-            }
+            int start = off[b], length = off[b + 1] - start;
+            post.AsSpan(start, length).CopyTo(rows.AsSpan(n));
+            n += length;
+        }
+        return n;
+    }
+
+    void VerifyRange(ReadOnlySpan<ulong> q, int r, ReadOnlySpan<int> rows, List<(int, int)> hits)
+    {
+        for (var i = 0; i < rows.Length; i++)
+        {
+            if (i + PrefetchAhead < rows.Length) Prefetch(rows[i + PrefetchAhead]);
+            var row = rows[i];
+            var d = Distance(q, row);
+            if (d <= r) hits.Add((row, d));
         }
     }
 
-    void ProbeTop(ReadOnlySpan<ulong> q, int p, int from, int to, ref TopK<int> top, HashSet<int> seen, Func<long, bool>? filter)
+    void VerifyTop(ReadOnlySpan<ulong> q, ReadOnlySpan<int> rows, ref TopK<int> top, HashSet<int> seen, Func<long, bool>? filter)
     {
-        var off = _offsets![p];
-        var post = _postings![p];
-        var v = Substring(q, p);
-        for (var i = from; i < to; i++)
+        for (var i = 0; i < rows.Length; i++)
         {
-            var b = v ^ MasksByWeight[i];
-            for (int j = off[b], end = off[b + 1]; j < end; j++)
-            {
-                var row = post[j];
-                var d = Distance(q, row);
-                if (!top.Admits(d) || !seen.Add(row) || IsDead(row) || (filter is not null && !filter(_ids[row]))) continue;
-                top.Offer(_ids[row], d);
-            }
+            if (i + PrefetchAhead < rows.Length) Prefetch(rows[i + PrefetchAhead]);
+            var row = rows[i];
+            var d = Distance(q, row);
+            if (!top.Admits(d) || !seen.Add(row) || IsDead(row) || (filter is not null && !filter(_ids[row]))) continue;
+            top.Offer(_ids[row], d);
         }
     }
 
@@ -439,6 +460,13 @@ public sealed class MultiIndexHashing : IBinaryIndex
         return d;
     }
 
+    /// <summary>Asks for a row's code to be brought into cache (x86; elsewhere nothing).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    unsafe void Prefetch(int row)
+    {
+        if (Sse.IsSupported) Sse.Prefetch0(Unsafe.AsPointer(ref _codes[(nint)row * _words]));
+    }
+
     /// <summary>Substring <paramref name="p"/>: bits [16p, 16p + 16) of the code read as little-endian 64-bit words.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static int Substring(ReadOnlySpan<ulong> code, int p) => (ushort)(code[p >> 2] >> ((p & 3) * SubstringBits));
@@ -487,7 +515,7 @@ public sealed class MultiIndexHashing : IBinaryIndex
             for (var row = 0; row < _rows; row++) off[(ushort)(_codes[row * _words + word] >> shift) + 1]++;
             for (var v = 0; v < Values; v++) off[v + 1] += off[v];
             if (_postings[p] is not { } post || post.Length < _rows || post.Length > 2 * _rows + 1024)
-                _postings[p] = post = new int[_rows + _rows / 8];
+                _postings[p] = post = new int[_rows + _rows / 32];
             off.AsSpan(0, Values).CopyTo(cursor);
             for (var row = 0; row < _rows; row++) post[cursor[(ushort)(_codes[row * _words + word] >> shift)]++] = row;
         }

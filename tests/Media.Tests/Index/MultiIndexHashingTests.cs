@@ -81,7 +81,8 @@ public sealed class MultiIndexHashingTests : BinaryIndexContract
             {
                 var query = Flip(bases[q], rng.Next(0, 24), rng);
                 Assert.Equal(flat.RangeSearch(query, r), mih.RangeSearch(query, r, null, out var stats));
-                if (r <= 31) Assert.False(stats.Linear, $"radius {r} scanned linearly");
+                // Queries near a centre of 250 codes: at r = 31 their look-ups can return more rows than a scan reads.
+                if (r <= 15) Assert.False(stats.Linear, $"radius {r} scanned linearly");
                 if (r >= 90) Assert.True(stats.Linear, $"radius {r} probed");
             }
         Assert.Empty(mih.RangeSearch(bases[0], -1));
