@@ -2,6 +2,7 @@ using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Running;
 
 // `make bench` runs every benchmark; pass BenchmarkDotNet arguments through BENCH_ARGS (e.g. --filter '*Pdq*').
+if (args is ["mih", .. var mihArgs]) { Media.Benchmarks.MihBench.Run(mihArgs); return; }
 var config = DefaultConfig.Instance
     .WithArtifactsPath(Path.Combine(Media.Benchmarks.BenchData.Root, "results"));
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, config);

@@ -1,0 +1,548 @@
+using System.Buffers;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
+
+namespace Media.Index;
+
+/// <summary>What one query cost: substring values looked up, candidate rows verified, and whether it scanned every row instead.</summary>
+readonly record struct MihQueryStats(int Probes, long Candidates, bool Linear);
+
+/// <summary>
+/// Exact Hamming search by multi-index hashing (Norouzi, Punjani &amp; Fleet, "Fast Search in Hamming Space with
+/// Multi-Index Hashing", CVPR 2012; the scheme of ThreatExchange's <c>pdq/cpp/index/mih.h</c>). A code of
+/// <see cref="Bits"/> bits is cut into m = Bits/16 disjoint 16-bit substrings (16 for PDQ's 256 bits), and each
+/// substring position has a table from substring value to the rows holding it. By the pigeonhole principle a code
+/// within r bits of the query has some substring within ⌊r/m⌋ bits of the query's; more precisely, with
+/// r = m·s + a (0 ≤ a &lt; m), some substring among the first a + 1 is within s bits, or one of the others within
+/// s − 1. A range search looks up every substring value within those radii (for PDQ at r = 31: the value and its
+/// 16 one-bit flips in each of the 16 positions, 272 look-ups) and verifies each row found by its full distance, so
+/// results are exactly a linear scan's.
+/// <para>Look-ups grow as Σᵢ₌₀ˢ C(16, i) per position (17, 137, 697, 2517 for s = 1…4) and the rows they return
+/// with N/65,536 per look-up, so before probing a query counts the rows its look-ups would return (one read of
+/// the offset table each) and scans linearly instead when that would cost more than reading every row; see
+/// <c>docs/mih-measurement.md</c> for where that falls (for random PDQ hashes, at 10⁵ and 10⁶ alike, between
+/// r = 47, probed, and r = 63, scanned). Candidate rows are gathered first and verified with their codes
+/// prefetched a few rows ahead, since each is a cache miss at 10⁶.</para>
+/// <para>Memory: codes in one contiguous <c>ulong</c> array and ids in one <c>long</c> array, indexed by row;
+/// each position's table is CSR-shaped: 65,537 offsets into one array of row numbers sorted by substring value
+/// (4 bytes per row per position). For 256-bit codes that is 32 + 8 + 16·4 = 104 bytes per hash plus a fixed
+/// 4 MiB of offsets (112 bytes per hash at 10⁶ with the arrays' growth room). While ids arrive in increasing order (catalog sequences) they are found by binary search;
+/// the first out-of-order id adds a dictionary (about 30 bytes more per hash).</para>
+/// <para>Rows added since the tables were built (the tail) and rows removed since (tombstones) are handled by
+/// the query itself (the tail is scanned linearly, tombstones are skipped); the first query after the tail
+/// outgrows max(tailLimit, N/64) rows or tombstones outgrow max(tailLimit, N/8) rebuilds the tables (a counting
+/// sort, O(N·m)). Indexes smaller than <c>tailLimit</c> are therefore plain linear scans. Thread-safe: many
+/// readers, one writer (a rebuild takes the write lock).</para>
+/// </summary>
+public sealed class MultiIndexHashing : IBinaryIndex
+{
+    /// <summary>Bits per substring; each position's table has 2^16 values.</summary>
+    public const int SubstringBits = 16;
+    /// <summary>Default tail limit: below this many rows no tables are built.</summary>
+    public const int DefaultTailLimit = 1024;
+
+    const int Values = 1 << SubstringBits;
+    const int FormatVersion = 1;
+    // Relative costs in units of one row of a linear scan (sequential popcount of a whole code), measured by
+    // `Media.Benchmarks mih` at 10⁶ hashes: an offset-table look-up and a random-access verification.
+    const double ProbeCost = 2, CandidateCost = 10;
+    const int PrefetchAhead = 16;
+
+    static ReadOnlySpan<byte> Magic => "MMIH"u8;
+
+    /// <summary>All 2^16 flip masks ordered by weight; those of weight w are at [<see cref="WeightStart"/>[w], [w + 1]).</summary>
+    static readonly ushort[] MasksByWeight = BuildMasks(out WeightStart);
+    static readonly int[] WeightStart;
+
+    readonly ReaderWriterLockSlim _lock = new();
+    readonly int _words, _positions, _tailLimit;
+
+    ulong[] _codes;
+    long[] _ids;
+    ulong[] _dead;
+    int _rows, _deadRows, _indexed;
+    Dictionary<long, int>? _rowOf; // null while _ids is strictly increasing: then rows are found by binary search
+    int[][]? _offsets, _postings;
+
+    /// <param name="bits">Code length, a positive multiple of 64 (256 for PDQ: 16 substrings of 16 bits).</param>
+    /// <param name="tailLimit">Rows added since the last table build that queries scan linearly before the tables are rebuilt (the limit grows to N/64); 0 rebuilds before every query that follows a change.</param>
+    public MultiIndexHashing(int bits, int tailLimit = DefaultTailLimit)
+    {
+        if (bits <= 0 || bits % 64 != 0) throw new ArgumentException($"code length must be a positive multiple of 64 bits, got {bits}", nameof(bits));
+        ArgumentOutOfRangeException.ThrowIfNegative(tailLimit);
+        Bits = bits;
+        _words = bits / 64;
+        _positions = bits / SubstringBits;
+        _tailLimit = tailLimit;
+        _codes = new ulong[_words * 1024];
+        _ids = new long[1024];
+        _dead = new ulong[1024 / 64];
+    }
+
+    public int Bits { get; }
+
+    /// <summary>Substring positions (m): Bits/16.</summary>
+    public int Positions => _positions;
+
+    public long Count { get { _lock.EnterReadLock(); try { return _rows - _deadRows; } finally { _lock.ExitReadLock(); } } }
+
+    public void Add(long id, ReadOnlySpan<byte> code)
+    {
+        var words = Words(code);
+        _lock.EnterWriteLock();
+        try
+        {
+            if (_rowOf is null && _rows > 0 && id <= _ids[_rows - 1])
+            {
+                if (TryGetRow(id, out _)) throw Duplicate(id);
+                _rowOf = new Dictionary<long, int>(_rows - _deadRows);
+                for (var row = 0; row < _rows; row++)
+                    if (!IsDead(row)) _rowOf[_ids[row]] = row;
+            }
+            if (_rowOf is not null && !_rowOf.TryAdd(id, _rows)) throw Duplicate(id);
+            if (_rows == _ids.Length)
+            {
+                Array.Resize(ref _ids, _ids.Length * 2);
+                Array.Resize(ref _codes, _ids.Length * _words);
+                Array.Resize(ref _dead, _ids.Length / 64);
+            }
+            words.CopyTo(_codes.AsSpan(_rows * _words, _words));
+            _ids[_rows++] = id;
+        }
+        finally { _lock.ExitWriteLock(); }
+    }
+
+    static ArgumentException Duplicate(long id) => new($"id {id} is already in the index", "id");
+
+    public int Remove(IEnumerable<long> ids)
+    {
+        _lock.EnterWriteLock();
+        try
+        {
+            var removed = 0;
+            foreach (var id in ids)
+            {
+                if (!TryGetRow(id, out var row)) continue;
+                _rowOf?.Remove(id);
+                _dead[row >> 6] |= 1UL << row;
+                _deadRows++;
+                removed++;
+            }
+            return removed;
+        }
+        finally { _lock.ExitWriteLock(); }
+    }
+
+    public BinaryNeighbor[] RangeSearch(ReadOnlySpan<byte> query, int maxDistance, Func<long, bool>? filter = null) =>
+        RangeSearch(query, maxDistance, filter, out _);
+
+    /// <inheritdoc cref="RangeSearch(ReadOnlySpan{byte}, int, Func{long, bool}?)"/>
+    internal BinaryNeighbor[] RangeSearch(ReadOnlySpan<byte> query, int maxDistance, Func<long, bool>? filter, out MihQueryStats stats)
+    {
+        Span<ulong> q = stackalloc ulong[_words];
+        Words(query).CopyTo(q);
+        stats = default;
+        if (maxDistance < 0) return [];
+        var hits = new List<(int Row, int D)>();
+        EnterQuery();
+        try
+        {
+            // r = m·s + a: positions 0…a within s bits, the rest within s − 1 (skipped when s = 0).
+            var s = Math.Min(maxDistance / _positions, SubstringBits);
+            var a = maxDistance - s * _positions;
+            if (!PlanRange(q, s, a, out stats))
+            {
+                ScanRange(q, maxDistance, 0, _rows, hits);
+            }
+            else
+            {
+                // Gather every candidate row first, then verify them with the codes prefetched a few rows ahead:
+                // verification is a random access into the codes, and overlapping those misses halves its cost at 10⁶.
+                var rows = ArrayPool<int>.Shared.Rent((int)(stats.Candidates - (_rows - _indexed)));
+                var n = 0;
+                for (var p = 0; p < _positions; p++)
+                {
+                    var radius = p <= a ? s : s - 1;
+                    if (radius >= 0) n = Gather(q, p, 0, WeightStart[radius + 1], rows, n);
+                }
+                VerifyRange(q, maxDistance, rows.AsSpan(0, n), hits);
+                ArrayPool<int>.Shared.Return(rows);
+                ScanRange(q, maxDistance, _indexed, _rows, hits);
+            }
+            return Collect(hits, filter);
+        }
+        finally { _lock.ExitReadLock(); }
+    }
+
+    public BinaryNeighbor[] Search(ReadOnlySpan<byte> query, int k, Func<long, bool>? filter = null) => Search(query, k, filter, out _);
+
+    /// <summary>
+    /// Exact k nearest: probes substrings at distance 0, 1, 2, … from the query's in every position, level by level;
+    /// after level s every code within m·(s + 1) − 1 bits has been seen, so the search stops once k accepted codes
+    /// lie within that radius, or scans linearly once the next level would cost more than a scan.
+    /// </summary>
+    internal BinaryNeighbor[] Search(ReadOnlySpan<byte> query, int k, Func<long, bool>? filter, out MihQueryStats stats)
+    {
+        Span<ulong> q = stackalloc ulong[_words];
+        Words(query).CopyTo(q);
+        stats = default;
+        if (k <= 0) return [];
+        EnterQuery();
+        try
+        {
+            var top = new TopK<int>(k);
+            var linear = _offsets is null;
+            if (!linear)
+            {
+                var seen = new HashSet<int>();
+                OfferRows(q, _indexed, _rows, ref top, filter);
+                double spent = _rows - _indexed;
+                var probes = 0;
+                long candidates = 0;
+                for (var s = 0; ; s++)
+                {
+                    // Every code within this radius has a substring within s bits of the query's.
+                    var covered = _positions * (s + 1) - 1;
+                    if (s > SubstringBits) break;
+                    int from = WeightStart[s], to = WeightStart[s + 1];
+                    var levelProbes = _positions * (to - from);
+                    var levelCandidates = levelProbes * ProbeCost > _rows ? long.MaxValue : CountCandidates(q, from, to, -1);
+                    var cost = levelProbes * ProbeCost + levelCandidates * CandidateCost;
+                    if (spent + cost > _rows) { linear = true; break; }
+                    spent += cost;
+                    probes += levelProbes;
+                    candidates += levelCandidates;
+                    var rows = ArrayPool<int>.Shared.Rent((int)levelCandidates);
+                    var n = 0;
+                    for (var p = 0; p < _positions; p++) n = Gather(q, p, from, to, rows, n);
+                    VerifyTop(q, rows.AsSpan(0, n), ref top, seen, filter);
+                    ArrayPool<int>.Shared.Return(rows);
+                    if (!top.Admits(covered + 1) || covered >= Bits) break;
+                }
+                stats = new MihQueryStats(probes, candidates, linear);
+            }
+            if (linear)
+            {
+                top = new TopK<int>(k);
+                OfferRows(q, 0, _rows, ref top, filter);
+                stats = new MihQueryStats(stats.Probes, stats.Candidates + _rows, true);
+            }
+            return Array.ConvertAll(top.Drain(), h => new BinaryNeighbor(h.Id, h.D));
+        }
+        finally { _lock.ExitReadLock(); }
+    }
+
+    public void Save(Stream stream)
+    {
+        _lock.EnterReadLock();
+        try
+        {
+            using var w = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+            w.Write(Magic);
+            w.Write(FormatVersion);
+            w.Write(Bits);
+            w.Write((long)(_rows - _deadRows));
+            for (var row = 0; row < _rows; row++)
+                if (!IsDead(row)) w.Write(_ids[row]);
+            for (var row = 0; row < _rows; row++)
+                if (!IsDead(row)) w.Write(MemoryMarshal.AsBytes(_codes.AsSpan(row * _words, _words)));
+        }
+        finally { _lock.ExitReadLock(); }
+    }
+
+    /// <summary>Reads an index written by <see cref="Save"/> (magic <c>MMIH</c>, version, bits, count, ids, codes; the tables are rebuilt).</summary>
+    /// <exception cref="InvalidDataException">Not a multi-index hashing index, an unknown version, inconsistent, or truncated.</exception>
+    public static MultiIndexHashing Load(Stream stream, int tailLimit = DefaultTailLimit)
+    {
+        using var r = new BinaryReader(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+        try
+        {
+            if (!r.ReadBytes(Magic.Length).AsSpan().SequenceEqual(Magic)) throw new InvalidDataException("not a multi-index hashing index");
+            if (r.ReadInt32() is var version && version != FormatVersion) throw new InvalidDataException($"index format version {version} is unknown");
+            var bits = r.ReadInt32();
+            if (bits <= 0 || bits % 64 != 0 || bits > 1 << 16) throw new InvalidDataException($"index codes have {bits} bits");
+            var count = r.ReadInt64();
+            var rowBytes = 8L + bits / 8;
+            if (count < 0 || count > Array.MaxLength / (bits / 8) || (stream.CanSeek && count * rowBytes > stream.Length - stream.Position))
+                throw new InvalidDataException($"index claims {count} rows");
+            var ids = new long[count];
+            stream.ReadExactly(MemoryMarshal.AsBytes(ids.AsSpan()));
+            var codes = new byte[count * (bits / 8)];
+            stream.ReadExactly(codes);
+            var index = new MultiIndexHashing(bits, tailLimit);
+            var bytes = bits / 8;
+            for (var i = 0; i < count; i++)
+            {
+                try { index.Add(ids[i], codes.AsSpan(i * bytes, bytes)); }
+                catch (ArgumentException ex) { throw new InvalidDataException($"index holds id {ids[i]} twice", ex); }
+            }
+            return index;
+        }
+        catch (EndOfStreamException ex)
+        {
+            throw new InvalidDataException("index is truncated", ex);
+        }
+    }
+
+    /// <summary>Bytes held by the arrays (codes, ids, tombstones, tables) and the id dictionary if any, estimated at 28 bytes an entry.</summary>
+    internal long MemoryBytes
+    {
+        get
+        {
+            _lock.EnterReadLock();
+            try
+            {
+                long bytes = _codes.Length * 8L + _ids.Length * 8L + _dead.Length * 8L;
+                foreach (var a in _offsets ?? []) bytes += a.Length * 4L;
+                foreach (var a in _postings ?? []) bytes += a.Length * 4L;
+                if (_rowOf is not null) bytes += _rowOf.Capacity * 28L;
+                return bytes;
+            }
+            finally { _lock.ExitReadLock(); }
+        }
+    }
+
+    /// <summary>For measurement: probe the tables even where the cost check would scan linearly.</summary>
+    internal bool NeverScan { get; set; }
+
+    /// <summary>Rebuilds the tables now (otherwise the first query past the tail limit does).</summary>
+    internal void Rebuild()
+    {
+        _lock.EnterWriteLock();
+        try { RebuildLocked(); }
+        finally { _lock.ExitWriteLock(); }
+    }
+
+    // ---- queries (under the read lock) ----
+
+    /// <summary>Takes the read lock, first rebuilding the tables under the write lock if the tail or the tombstones outgrew their limits.</summary>
+    void EnterQuery()
+    {
+        while (true)
+        {
+            _lock.EnterReadLock();
+            if (!NeedsRebuild) return;
+            _lock.ExitReadLock();
+            _lock.EnterWriteLock();
+            try { if (NeedsRebuild) RebuildLocked(); }
+            finally { _lock.ExitWriteLock(); }
+        }
+    }
+
+    bool NeedsRebuild =>
+        _rows - _indexed > Math.Max(_tailLimit, _indexed / 64) || _deadRows > Math.Max(_tailLimit, _rows / 8);
+
+    /// <summary>Whether probing beats a linear scan for a range search of radius m·s + a; the plan's cost either way.</summary>
+    bool PlanRange(ReadOnlySpan<ulong> q, int s, int a, out MihQueryStats stats)
+    {
+        if (_offsets is null) { stats = new MihQueryStats(0, _rows, true); return false; }
+        long probes = 0;
+        for (var p = 0; p < _positions; p++)
+        {
+            var radius = p <= a ? s : s - 1;
+            if (radius >= 0) probes += WeightStart[radius + 1];
+        }
+        if (probes * ProbeCost > _rows && !NeverScan) { stats = new MihQueryStats(0, _rows, true); return false; }
+        long candidates = 0;
+        for (var p = 0; p < _positions; p++)
+        {
+            var radius = p <= a ? s : s - 1;
+            if (radius >= 0) candidates += CountCandidates(q, 0, WeightStart[radius + 1], p);
+        }
+        var tail = _rows - _indexed;
+        if (probes * ProbeCost + candidates * CandidateCost + tail > _rows && !NeverScan) { stats = new MihQueryStats(0, _rows, true); return false; }
+        stats = new MihQueryStats((int)probes, candidates + tail, false);
+        return true;
+    }
+
+    /// <summary>Rows the masks [from, to) would return in position <paramref name="only"/>, or in every position when it is −1.</summary>
+    long CountCandidates(ReadOnlySpan<ulong> q, int from, int to, int only)
+    {
+        long n = 0;
+        for (var p = only < 0 ? 0 : only; p < (only < 0 ? _positions : only + 1); p++)
+        {
+            var off = _offsets![p];
+            var v = Substring(q, p);
+            for (var i = from; i < to; i++)
+            {
+                var b = v ^ MasksByWeight[i];
+                n += off[b + 1] - off[b];
+            }
+        }
+        return n;
+    }
+
+    int Gather(ReadOnlySpan<ulong> q, int p, int from, int to, int[] rows, int n)
+    {
+        var off = _offsets![p];
+        var post = _postings![p];
+        var v = Substring(q, p);
+        for (var i = from; i < to; i++)
+        {
+            var b = v ^ MasksByWeight[i];
+            int start = off[b], length = off[b + 1] - start;
+            post.AsSpan(start, length).CopyTo(rows.AsSpan(n));
+            n += length;
+        }
+        return n;
+    }
+
+    void VerifyRange(ReadOnlySpan<ulong> q, int r, ReadOnlySpan<int> rows, List<(int, int)> hits)
+    {
+        for (var i = 0; i < rows.Length; i++)
+        {
+            if (i + PrefetchAhead < rows.Length) Prefetch(rows[i + PrefetchAhead]);
+            var row = rows[i];
+            var d = Distance(q, row);
+            if (d <= r) hits.Add((row, d));
+        }
+    }
+
+    void VerifyTop(ReadOnlySpan<ulong> q, ReadOnlySpan<int> rows, ref TopK<int> top, HashSet<int> seen, Func<long, bool>? filter)
+    {
+        for (var i = 0; i < rows.Length; i++)
+        {
+            if (i + PrefetchAhead < rows.Length) Prefetch(rows[i + PrefetchAhead]);
+            var row = rows[i];
+            var d = Distance(q, row);
+            if (!top.Admits(d) || !seen.Add(row) || IsDead(row) || (filter is not null && !filter(_ids[row]))) continue;
+            top.Offer(_ids[row], d);
+        }
+    }
+
+    void ScanRange(ReadOnlySpan<ulong> q, int r, int from, int to, List<(int, int)> hits)
+    {
+        for (var row = from; row < to; row++)
+        {
+            var d = Distance(q, row);
+            if (d <= r) hits.Add((row, d));
+        }
+    }
+
+    void OfferRows(ReadOnlySpan<ulong> q, int from, int to, ref TopK<int> top, Func<long, bool>? filter)
+    {
+        for (var row = from; row < to; row++)
+        {
+            var d = Distance(q, row);
+            if (!top.Admits(d) || IsDead(row) || (filter is not null && !filter(_ids[row]))) continue;
+            top.Offer(_ids[row], d);
+        }
+    }
+
+    /// <summary>Hit rows (a row found through several positions appears once per position) → neighbours in id order, without tombstones and filtered.</summary>
+    BinaryNeighbor[] Collect(List<(int Row, int D)> hits, Func<long, bool>? filter)
+    {
+        hits.Sort((x, y) => x.Row.CompareTo(y.Row));
+        var result = new List<BinaryNeighbor>(hits.Count);
+        for (var i = 0; i < hits.Count; i++)
+        {
+            var (row, d) = hits[i];
+            if ((i > 0 && hits[i - 1].Row == row) || IsDead(row)) continue;
+            var id = _ids[row];
+            if (filter is null || filter(id)) result.Add(new BinaryNeighbor(id, d));
+        }
+        if (_rowOf is not null) result.Sort((x, y) => x.Id.CompareTo(y.Id)); // otherwise row order is id order
+        return [.. result];
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    int Distance(ReadOnlySpan<ulong> q, int row)
+    {
+        ref var c = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_codes), (nint)row * _words);
+        ref var x = ref MemoryMarshal.GetReference(q);
+        if (_words == 4)
+            return BitOperations.PopCount(c ^ x) + BitOperations.PopCount(Unsafe.Add(ref c, 1) ^ Unsafe.Add(ref x, 1)) +
+                   BitOperations.PopCount(Unsafe.Add(ref c, 2) ^ Unsafe.Add(ref x, 2)) + BitOperations.PopCount(Unsafe.Add(ref c, 3) ^ Unsafe.Add(ref x, 3));
+        var d = 0;
+        for (var i = 0; i < q.Length; i++) d += BitOperations.PopCount(Unsafe.Add(ref c, i) ^ Unsafe.Add(ref x, i));
+        return d;
+    }
+
+    /// <summary>Asks for a row's code to be brought into cache (x86; elsewhere nothing).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    unsafe void Prefetch(int row)
+    {
+        if (Sse.IsSupported) Sse.Prefetch0(Unsafe.AsPointer(ref _codes[(nint)row * _words]));
+    }
+
+    /// <summary>Substring <paramref name="p"/>: bits [16p, 16p + 16) of the code read as little-endian 64-bit words.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static int Substring(ReadOnlySpan<ulong> code, int p) => (ushort)(code[p >> 2] >> ((p & 3) * SubstringBits));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    bool IsDead(int row) => (_dead[row >> 6] & (1UL << row)) != 0;
+
+    bool TryGetRow(long id, out int row)
+    {
+        if (_rowOf is not null) return _rowOf.TryGetValue(id, out row);
+        row = Array.BinarySearch(_ids, 0, _rows, id);
+        return row >= 0 && !IsDead(row);
+    }
+
+    // ---- rebuild (under the write lock) ----
+
+    /// <summary>Drops tombstones (rows keep their order) and rebuilds every position's table by a counting sort over all rows.</summary>
+    void RebuildLocked()
+    {
+        if (_deadRows > 0)
+        {
+            var live = 0;
+            for (var row = 0; row < _rows; row++)
+            {
+                if (IsDead(row)) continue;
+                if (live != row)
+                {
+                    _codes.AsSpan(row * _words, _words).CopyTo(_codes.AsSpan(live * _words, _words));
+                    _ids[live] = _ids[row];
+                    if (_rowOf is not null) _rowOf[_ids[live]] = live;
+                }
+                live++;
+            }
+            Array.Clear(_dead);
+            _rows = live;
+            _deadRows = 0;
+        }
+        _offsets ??= new int[_positions][];
+        _postings ??= new int[_positions][];
+        var cursor = new int[Values];
+        for (var p = 0; p < _positions; p++)
+        {
+            var off = _offsets[p] ??= new int[Values + 1];
+            Array.Clear(off);
+            int word = p >> 2, shift = (p & 3) * SubstringBits;
+            for (var row = 0; row < _rows; row++) off[(ushort)(_codes[row * _words + word] >> shift) + 1]++;
+            for (var v = 0; v < Values; v++) off[v + 1] += off[v];
+            if (_postings[p] is not { } post || post.Length < _rows || post.Length > 2 * _rows + 1024)
+                _postings[p] = post = new int[_rows + _rows / 32];
+            off.AsSpan(0, Values).CopyTo(cursor);
+            for (var row = 0; row < _rows; row++) post[cursor[(ushort)(_codes[row * _words + word] >> shift)]++] = row;
+        }
+        _indexed = _rows;
+    }
+
+    ReadOnlySpan<ulong> Words(ReadOnlySpan<byte> code)
+    {
+        if (code.Length * 8 != Bits) throw new ArgumentException($"expected a {Bits}-bit code ({Bits / 8} bytes), got {code.Length} bytes", nameof(code));
+        return MemoryMarshal.Cast<byte, ulong>(code);
+    }
+
+    static ushort[] BuildMasks(out int[] weightStart)
+    {
+        var masks = new ushort[Values];
+        for (var v = 0; v < Values; v++) masks[v] = (ushort)v;
+        Array.Sort(masks, (x, y) => BitOperations.PopCount(x) != BitOperations.PopCount(y)
+            ? BitOperations.PopCount(x).CompareTo(BitOperations.PopCount(y)) : x.CompareTo(y));
+        weightStart = new int[SubstringBits + 2];
+        for (var w = 0; w <= SubstringBits; w++) weightStart[w + 1] = weightStart[w] + (int)BinomialOf16(w);
+        return masks;
+    }
+
+    static long BinomialOf16(int k)
+    {
+        long c = 1;
+        for (var i = 0; i < k; i++) c = c * (SubstringBits - i) / (i + 1);
+        return c;
+    }
+}
