@@ -22,8 +22,8 @@ public sealed record IndexSettings
 {
     /// <summary>Makes an empty vector index of a dimension (default: exact search).</summary>
     public Func<int, IVectorIndex> NewVectorIndex { get; init; } = d => new FlatVectorIndex(d);
-    /// <summary>Makes the empty 256-bit PDQ index (default: linear scan).</summary>
-    public Func<IBinaryIndex> NewPdqIndex { get; init; } = () => new FlatBinaryIndex(256);
+    /// <summary>Makes the empty 256-bit PDQ index (default: multi-index hashing, exact at any radius).</summary>
+    public Func<IBinaryIndex> NewPdqIndex { get; init; } = () => new MultiIndexHashing(256);
     /// <summary>Where the snapshot lives (normally <c>DATA/index.snapshot</c>), or null for none.</summary>
     public string? SnapshotFile { get; init; }
 }

@@ -14,6 +14,7 @@ public static class IndexFormats
     static readonly Dictionary<string, Func<Stream, IBinaryIndex>> Binary = new(StringComparer.Ordinal)
     {
         ["MFBI"] = FlatBinaryIndex.Load,
+        ["MMIH"] = s => MultiIndexHashing.Load(s),
     };
 
     /// <summary>Registers another vector-index format under its four-byte magic.</summary>
