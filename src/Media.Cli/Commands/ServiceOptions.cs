@@ -68,6 +68,8 @@ sealed class ServiceOptions
             AllowNonSemantic = parse.GetValue(AllowNonSemantic),
             SequenceGapTimeout = TimeSpan.FromSeconds(config.GetValue("Media:Pipeline:SequenceGapTimeoutSeconds", 30)),
             Roles = roles,
+            SnapshotInterval = TimeSpan.FromMinutes(config.GetValue("Media:Index:SnapshotMinutes", 10.0)),
+            SnapshotMinItems = config.GetValue("Media:Index:SnapshotEveryItems", 10_000L),
             Transport = TransportName(parse),
             RabbitMqUri = parse.GetValue(RabbitMq) ?? config["Media:Bus:RabbitMq"],
         };
