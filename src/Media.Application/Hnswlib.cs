@@ -18,7 +18,9 @@ static class Hnswlib
             File.WriteAllBytes(Path.Combine(dir, "queries.f32"), MemoryMarshal.AsBytes(queries.AsSpan()).ToArray());
             var ids = truth.SelectMany(t => t.Order().Concat(Enumerable.Repeat(0L, 10)).Take(10)).ToArray();
             File.WriteAllBytes(Path.Combine(dir, "truth.i64"), MemoryMarshal.AsBytes(ids.AsSpan()).ToArray());
-            var psi = new ProcessStartInfo("python3") { RedirectStandardOutput = true, RedirectStandardError = true };
+            // Debian's interpreter: python3-hnswlib and python3-numpy are installed for it, not for other pythons on PATH.
+            var python = File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+            var psi = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true };
             foreach (var a in new[] { script, dir, dimension.ToString() }) psi.ArgumentList.Add(a);
             using var p = Process.Start(psi) ?? throw new InvalidOperationException("python3 did not start");
             var stderr = p.StandardError.ReadToEndAsync();
