@@ -9,89 +9,38 @@ namespace Media.Index;
 /// </summary>
 public sealed class FlatBinaryIndex : IBinaryIndex
 {
+    struct HammingDistance : IRowMetric<ulong, int>
+    {
+        public static int Distance(ReadOnlySpan<ulong> query, ReadOnlySpan<ulong> row) => Hamming(query, row);
+    }
+
     static ReadOnlySpan<byte> Magic => "MFBI"u8;
-    readonly ReaderWriterLockSlim _lock = new();
-    RowStore<ulong> _rows;
+    readonly FlatScan<ulong, int, HammingDistance> _scan;
 
     /// <param name="bits">Code length, a positive multiple of 64 (256 for PDQ).</param>
-    public FlatBinaryIndex(int bits)
-    {
-        if (bits <= 0 || bits % 64 != 0) throw new ArgumentException($"code length must be a positive multiple of 64 bits, got {bits}", nameof(bits));
-        Bits = bits;
-        _rows = new RowStore<ulong>(bits / 64);
-    }
+    public FlatBinaryIndex(int bits) : this(new RowStore<ulong>(bits > 0 && bits % 64 == 0 ? bits / 64
+        : throw new ArgumentException($"code length must be a positive multiple of 64 bits, got {bits}", nameof(bits)))) { }
 
-    public int Bits { get; }
-    public long Count { get { _lock.EnterReadLock(); try { return _rows.Count; } finally { _lock.ExitReadLock(); } } }
+    FlatBinaryIndex(RowStore<ulong> rows) => _scan = new(rows);
 
-    public void Add(long id, ReadOnlySpan<byte> code)
-    {
-        var words = Words(code);
-        _lock.EnterWriteLock();
-        try { _rows.Add(id, words); }
-        finally { _lock.ExitWriteLock(); }
-    }
+    public int Bits => _scan.Width * 64;
+    public long Count => _scan.Count;
 
-    public BinaryNeighbor[] Search(ReadOnlySpan<byte> query, int k, Func<long, bool>? filter = null)
-    {
-        var q = Words(query);
-        if (k <= 0) return [];
-        var top = new TopK<int>(k);
-        _lock.EnterReadLock();
-        try
-        {
-            var ids = _rows.RowIds;
-            for (var i = 0; i < ids.Length; i++)
-            {
-                var d = Hamming(q, _rows.Row(i));
-                if (!top.Admits(d) || (filter is not null && !filter(ids[i]))) continue;
-                top.Offer(ids[i], d);
-            }
-        }
-        finally { _lock.ExitReadLock(); }
-        return Array.ConvertAll(top.Drain(), h => new BinaryNeighbor(h.Id, h.D));
-    }
+    public void Add(long id, ReadOnlySpan<byte> code) => _scan.Add(id, Words(code));
 
-    public BinaryNeighbor[] RangeSearch(ReadOnlySpan<byte> query, int maxDistance, Func<long, bool>? filter = null)
-    {
-        var q = Words(query);
-        var hits = new List<BinaryNeighbor>();
-        _lock.EnterReadLock();
-        try
-        {
-            var ids = _rows.RowIds;
-            for (var i = 0; i < ids.Length; i++)
-            {
-                var d = Hamming(q, _rows.Row(i));
-                if (d <= maxDistance && (filter is null || filter(ids[i]))) hits.Add(new BinaryNeighbor(ids[i], d));
-            }
-        }
-        finally { _lock.ExitReadLock(); }
-        hits.Sort((a, b) => a.Id.CompareTo(b.Id));
-        return [.. hits];
-    }
+    public BinaryNeighbor[] Search(ReadOnlySpan<byte> query, int k, Func<long, bool>? filter = null) =>
+        Array.ConvertAll(_scan.Search(Words(query), k, filter), h => new BinaryNeighbor(h.Id, h.D));
 
-    public int Remove(IEnumerable<long> ids)
-    {
-        _lock.EnterWriteLock();
-        try { return ids.Count(_rows.Remove); }
-        finally { _lock.ExitWriteLock(); }
-    }
+    public BinaryNeighbor[] RangeSearch(ReadOnlySpan<byte> query, int maxDistance, Func<long, bool>? filter = null) =>
+        [.. _scan.RangeSearch(Words(query), maxDistance, filter).Select(h => new BinaryNeighbor(h.Id, h.D))];
 
-    public void Save(Stream stream)
-    {
-        _lock.EnterReadLock();
-        try { _rows.Save(stream, Magic); }
-        finally { _lock.ExitReadLock(); }
-    }
+    public int Remove(IEnumerable<long> ids) => _scan.Remove(ids);
+
+    public void Save(Stream stream) => _scan.Save(stream, Magic);
 
     /// <summary>Reads an index written by <see cref="Save"/>.</summary>
     /// <exception cref="InvalidDataException">Not a flat binary index, or truncated.</exception>
-    public static FlatBinaryIndex Load(Stream stream)
-    {
-        var rows = RowStore<ulong>.Load(stream, Magic);
-        return new FlatBinaryIndex(rows.Width * 64) { _rows = rows };
-    }
+    public static FlatBinaryIndex Load(Stream stream) => new(RowStore<ulong>.Load(stream, Magic));
 
     /// <summary>Differing bits between two codes of equal length.</summary>
     public static int Hamming(ReadOnlySpan<ulong> a, ReadOnlySpan<ulong> b)
@@ -101,9 +50,7 @@ public sealed class FlatBinaryIndex : IBinaryIndex
         return d;
     }
 
-    ReadOnlySpan<ulong> Words(ReadOnlySpan<byte> code)
-    {
-        if (code.Length * 8 != Bits) throw new ArgumentException($"expected a {Bits}-bit code ({Bits / 8} bytes), got {code.Length} bytes", nameof(code));
-        return MemoryMarshal.Cast<byte, ulong>(code);
-    }
+    ReadOnlySpan<ulong> Words(ReadOnlySpan<byte> code) =>
+        code.Length * 8 == Bits ? MemoryMarshal.Cast<byte, ulong>(code)
+            : throw new ArgumentException($"expected a {Bits}-bit code ({Bits / 8} bytes), got {code.Length} bytes", nameof(code));
 }
