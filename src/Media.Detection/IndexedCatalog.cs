@@ -35,9 +35,10 @@ public sealed record IndexSettings
 /// 40 bytes per item beyond the indexes. Paths are read from the catalog when a flag or a hit names one.
 /// <para>At open the state comes from the snapshot when one is valid (<see cref="IndexSnapshot"/>), and the catalog rows
 /// after its watermark are applied; otherwise everything is rebuilt from the catalog. <see cref="Add"/> commits to the
-/// catalog first and then indexes, so a crash loses nothing acknowledged. Thread-safe: many readers, one writer.</para>
+/// catalog first and then indexes, so a crash loses nothing acknowledged. Thread-safe: many readers, one writer.
+/// Disposing releases the indexes (their background threads), not the catalog, which its opener owns.</para>
 /// </summary>
-public sealed class IndexedCatalog
+public sealed class IndexedCatalog : IDisposable
 {
     readonly Dictionary<PackKey, IndexedSpace> _spaces = [];
     readonly Dictionary<(PackKey Pack, int Collection), long> _population = [];
@@ -221,5 +222,11 @@ public sealed class IndexedCatalog
         Pdq = _settings.NewPdqIndex();
         Chromaprint = new AudioFingerprintIndex();
         Watermark = 0;
+    }
+
+    public void Dispose()
+    {
+        foreach (var s in Spaces) (s.Index as IDisposable)?.Dispose();
+        (Pdq as IDisposable)?.Dispose();
     }
 }

@@ -9,6 +9,7 @@ public static class IndexFormats
     static readonly Dictionary<string, Func<Stream, IVectorIndex>> Vector = new(StringComparer.Ordinal)
     {
         ["MFVI"] = FlatVectorIndex.Load,
+        ["MBVI"] = BufferedVectorIndex.Load,
     };
 
     static readonly Dictionary<string, Func<Stream, IBinaryIndex>> Binary = new(StringComparer.Ordinal)

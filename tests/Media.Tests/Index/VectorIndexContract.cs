@@ -147,3 +147,27 @@ public sealed class FlatVectorIndexTests : VectorIndexContract
     protected override IVectorIndex Create(int dimension) => new FlatVectorIndex(dimension);
     protected override IVectorIndex Load(Stream stream) => FlatVectorIndex.Load(stream);
 }
+
+public sealed class BufferedVectorIndexTests : VectorIndexContract
+{
+    protected override IVectorIndex Create(int dimension) => new BufferedVectorIndex(new FlatVectorIndex(dimension), capacity: 64);
+    protected override IVectorIndex Load(Stream stream) => IndexFormats.LoadVector(stream);
+
+    [Fact]
+    public void An_added_vector_is_found_at_once_whatever_the_background_insertion_has_done()
+    {
+        var rng = new Random(7);
+        using var index = new BufferedVectorIndex(new FlatVectorIndex(16), capacity: 8);
+        for (var i = 0; i < 500; i++)
+        {
+            var v = RandomUnit(rng, 16);
+            index.Add(i, v);
+            Assert.Equal(i, index.Search(v, 1)[0].Id);
+            Assert.Contains(index.RangeSearch(v, 1e-4f), h => h.Id == i);
+            Assert.True(index.Pending <= 8);
+        }
+        index.Drain();
+        Assert.Equal(0, index.Pending);
+        Assert.Equal(500, index.Count);
+    }
+}
