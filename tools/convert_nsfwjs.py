@@ -592,6 +592,9 @@ def build_model(package_dir: str, model_name: str):
     artifact = read_umd_export(os.path.join(model_dir, "model.min.js"))
     if set(artifact) < {"modelTopology", "weightsManifest"}:
         raise ConversionError(f"model.min.js exports {sorted(artifact)}, expected modelTopology and weightsManifest")
+    if artifact.get("format", "layers-model") != "layers-model" or "model_config" not in artifact["modelTopology"]:
+        raise ConversionError(f"dist/models/{model_name} is a {artifact.get('format', 'non-layers')} (TensorFlow graph), "
+                              f"not a Keras layers model; only layers models are converted")
     topo = artifact["modelTopology"]
     weights = load_weights(model_dir, artifact["weightsManifest"])
 
