@@ -80,6 +80,37 @@ models: apt
 bench: build
 	$(DOTNET) run -c Release --project tests/Media.Benchmarks $(ORT_PROPS) -- --filter '*' $(BENCH_ARGS)
 
+## ---- converted model packs ------------------------------------------------------
+# `make packs` converts the nsfwjs MobileNetV2 (TensorFlow.js Keras layers model from npm, MIT) to ONNX with
+# tools/convert_nsfwjs.py. Idempotent: nothing happens while models/nsfw-mobilenet-v2/model.onnx has the SHA-256
+# that its pack.json pins; otherwise it fetches the tarball (`npm pack`, the only network use), unpacks it under
+# .deps/nsfwjs/ and converts. The converter is deterministic, so a SHA-256 that differs from the pin is an error.
+NSFWJS_VERSION := 4.4.0
+NSFWJS_SHA256  := 585cd178f3b994337c4d10a87b080d342fc52f8b9bf0085c4d1f345a3a1c5382
+NSFWJS_TGZ     := $(DEPS)/nsfwjs/nsfwjs-$(NSFWJS_VERSION).tgz
+NSFW_PACK      := models/nsfw-mobilenet-v2
+
+.PHONY: packs FORCE
+packs: $(NSFW_PACK)/model.onnx
+
+$(NSFW_PACK)/model.onnx: FORCE
+	@want=$$(sed -n 's/.*"sha256": *"\([0-9a-f]\{64\}\)".*/\1/p' $(NSFW_PACK)/pack.json | head -n 1); \
+	if [ -f $@ ] && [ "$$(sha256sum < $@ | cut -c1-64)" = "$$want" ]; then exit 0; fi; \
+	$(MAKE) --no-print-directory apt $(NSFWJS_TGZ); \
+	rm -rf $(DEPS)/nsfwjs/package; tar -xzf $(NSFWJS_TGZ) -C $(DEPS)/nsfwjs; \
+	$(PYTHON) tools/convert_nsfwjs.py --expect-version $(NSFWJS_VERSION) $(DEPS)/nsfwjs/package mobilenet_v2 $@.tmp; \
+	got=$$(sha256sum < $@.tmp | cut -c1-64); \
+	if [ "$$got" != "$$want" ]; then rm -f $@.tmp; \
+	  echo "packs: the converted $@ has SHA-256 $$got but $(NSFW_PACK)/pack.json pins $$want" >&2; exit 1; fi; \
+	mv $@.tmp $@
+
+$(NSFWJS_TGZ):
+	mkdir -p $(@D)
+	npm pack --silent --pack-destination $(@D) nsfwjs@$(NSFWJS_VERSION) >/dev/null
+	echo "$(NSFWJS_SHA256)  $@" | sha256sum -c --quiet || { rm -f $@; exit 1; }
+
+FORCE:
+
 ## ---- the main job --------------------------------------------------------------
 samples:
 	tools/make_samples.sh samples
