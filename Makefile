@@ -32,6 +32,7 @@ help:
 	@echo "make build             publish the CLI to bin/media"
 	@echo "make fixtures          regenerate the committed fixture model packs"
 	@echo "make models            download the real model packs (needs internet)"
+	@echo "make packs             convert the nsfwjs MobileNetV2 (npm) into models/nsfw-mobilenet-v2"
 	@echo "make bench             BenchmarkDotNet benchmarks"
 
 ## ---- setup (idempotent) ------------------------------------------------------
@@ -63,7 +64,7 @@ build: setup
 	printf '#!/bin/sh\nexec "$$(dirname "$$(readlink -f "$$0")")/lib/media" "$$@"\n' > bin/media
 	chmod +x bin/media
 
-test: build
+test: build packs
 	rm -rf TestResults
 	$(DOTNET) test Media.sln -c Release --no-restore -nologo $(ORT_PROPS) --logger "trx" --results-directory TestResults
 	@tools/test-summary.sh TestResults
