@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Media.Tests.Audio;
 
 namespace Media.Tests.Cli;
 

@@ -17,7 +17,7 @@ public sealed class HostileIngestTests : IDisposable
         File.Copy(Directory.GetFiles(Path.Combine(Paths.Shared, "pdq", "images"), "*.jpg", SearchOption.AllDirectories).Order().First(), photo);
         var png = Path.Combine(folder, "0151-good-drawing.png");
         Ffmpeg.Run("-f", "lavfi", "-i", "testsrc2=size=320x240", "-frames:v", "1", png);
-        var speech = Audio.AudioMaterial.Speech(folder, "0152-good-speech.wav", "one good file among the bad ones");
+        var speech = AudioMaterial.Speech(folder, "0152-good-speech.wav", "one good file among the bad ones");
 
         var r = CliRunner.Run("ingest", "--json", "--data", _tmp["data"], "--pack", Paths.ColorClip, "--pack", Path.Combine(Paths.RepoRoot, "models", "fixtures", "tone-clap"), folder);
 

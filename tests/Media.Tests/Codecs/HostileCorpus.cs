@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using Media.Codecs;
-using Media.Tests.Audio;
 
 namespace Media.Tests.Codecs;
 

@@ -4,7 +4,7 @@ using Media.Codecs.Audio;
 using Media.Embeddings.Packs;
 using Media.Embeddings.Preprocessing;
 
-namespace Media.Tests.Audio;
+namespace Media.Tests.Codecs;
 
 public class AudioDecodingTests
 {

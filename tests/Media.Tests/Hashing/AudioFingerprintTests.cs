@@ -3,7 +3,7 @@ using Media.Hashing;
 using Media.Codecs.Audio;
 using Xunit.Abstractions;
 
-namespace Media.Tests.Audio;
+namespace Media.Tests.Hashing;
 
 public class AudioFingerprintTests(ITestOutputHelper output)
 {

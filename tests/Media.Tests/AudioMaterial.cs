@@ -1,4 +1,4 @@
-namespace Media.Tests.Audio;
+namespace Media.Tests;
 
 /// <summary>Audio the tests make: speech from espeak-ng, tones, chords and noise from sox, edited copies from ffmpeg.</summary>
 static class AudioMaterial
