@@ -103,6 +103,8 @@ public sealed class SqliteCatalog : IMediaCatalog
           kind TEXT NOT NULL, method TEXT NOT NULL, of_id TEXT, of_path TEXT, distance REAL, threshold REAL, score REAL,
           label TEXT, action TEXT);
         CREATE INDEX flags_media ON flags(media_id, id);
+        CREATE INDEX flags_kind ON flags(kind);
+        CREATE INDEX media_modality ON media(modality);
         CREATE INDEX flags_submission ON flags(submission_id, id);
         """;
 
