@@ -20,8 +20,11 @@ public sealed record IndexedSpace(PackKey Pack, string Space, bool Semantic, IVe
 /// <summary>How <see cref="IndexedCatalog"/> builds and keeps its indexes.</summary>
 public sealed record IndexSettings
 {
-    /// <summary>Makes an empty vector index of a dimension (default: exact search).</summary>
-    public Func<int, IVectorIndex> NewVectorIndex { get; init; } = d => new FlatVectorIndex(d);
+    /// <summary>
+    /// Makes an empty vector index of a dimension. Default: HNSW (exact scan below 2,048 rows), inserting on a background
+    /// thread behind an exact buffer, so detection's next query does not wait for the previous item's insertion.
+    /// </summary>
+    public Func<int, IVectorIndex> NewVectorIndex { get; init; } = d => new BufferedVectorIndex(new HnswVectorIndex(d));
     /// <summary>Makes the empty 256-bit PDQ index (default: multi-index hashing, exact at any radius).</summary>
     public Func<IBinaryIndex> NewPdqIndex { get; init; } = () => new MultiIndexHashing(256);
     /// <summary>Where the snapshot lives (normally <c>DATA/index.snapshot</c>), or null for none.</summary>

@@ -10,6 +10,7 @@ public static class IndexFormats
     {
         ["MFVI"] = FlatVectorIndex.Load,
         ["MBVI"] = BufferedVectorIndex.Load,
+        ["MHNW"] = HnswVectorIndex.Load,
     };
 
     static readonly Dictionary<string, Func<Stream, IBinaryIndex>> Binary = new(StringComparer.Ordinal)
