@@ -1,0 +1,336 @@
+using System.Runtime.InteropServices;
+using LiteDB;
+using Media.Domain;
+
+namespace Media.Catalog;
+
+/// <summary>
+/// The catalog on LiteDB 5 (<c>catalog.litedb</c> under the data folder), as BSON documents in four collections:
+/// <c>media</c> (the auto-assigned Int64 <c>_id</c> is the sequence; the SHA-256 id under a unique index),
+/// <c>embeddings</c> (one document per item and pack, the vector as float32 bytes), <c>submissions</c> (keyed by
+/// submission id) and <c>flags</c> (auto Int64 <c>_id</c>, in recording order). <see cref="Insert"/> and
+/// <see cref="RecordSubmission"/> run in one explicit transaction (<c>BeginTrans</c>/<c>Commit</c>) under a lock, so
+/// sequences follow commit order; a duplicate id rolls back. The schema version is LiteDB's <c>UserVersion</c> pragma; a
+/// file written by a newer build is refused.
+/// <para>Connection modes (<see cref="ConnectionType"/>): <c>Shared</c> (the default of <see cref="Open(string)"/>)
+/// opens and closes the engine around every operation under a cross-process named mutex, so a second process
+/// (<c>media stats</c> beside <c>media serve</c>) can use the file; closing the engine flushes the write queue and
+/// checkpoints the log, so a commit is on disk when <see cref="Insert"/> returns. <c>Direct</c> keeps one engine open
+/// for the process: faster, but LiteDB writes a commit's log pages on a background thread after <c>Commit</c> returns,
+/// and a second process opening the same file has no cross-process coordination. See
+/// <c>docs/catalog-store-measurement.md</c>.</para>
+/// <para>In shared mode a streamed read (<see cref="Items"/>, <see cref="Embeddings"/>) holds the mutex until it is
+/// finished or disposed: writers, here and in other processes, wait for it. LiteDB transactions belong to a thread: do
+/// not insert from inside a streamed read on the same thread, and finish a streamed read on the thread that began it.</para>
+/// </summary>
+public sealed class LiteDbCatalog : IMediaCatalog
+{
+    /// <summary>The schema this build writes (LiteDB <c>UserVersion</c>). 1: the first LiteDB layout.</summary>
+    public const int SchemaVersion = 1;
+    public const string FileName = "catalog.litedb";
+
+    const string MediaCollection = "media", EmbeddingsCollection = "embeddings", SubmissionsCollection = "submissions", FlagsCollection = "flags";
+
+    readonly LiteDatabase _db;
+    readonly ILiteCollection<BsonDocument> _media, _embeddings, _submissions, _flags;
+    readonly Lock _gate = new();
+
+    public string Location { get; }
+
+    /// <summary>The LiteDB connection mode this catalog was opened with.</summary>
+    public ConnectionType Connection { get; }
+
+    LiteDbCatalog(string path, ConnectionType connection, LiteDatabase db)
+    {
+        Location = path;
+        Connection = connection;
+        _db = db;
+        _media = db.GetCollection(MediaCollection, BsonAutoId.Int64);
+        _embeddings = db.GetCollection(EmbeddingsCollection, BsonAutoId.Int64);
+        _submissions = db.GetCollection(SubmissionsCollection, BsonAutoId.Guid);
+        _flags = db.GetCollection(FlagsCollection, BsonAutoId.Int64);
+    }
+
+    /// <summary>Opens (creating if needed) <c>catalog.litedb</c> in <paramref name="dataDirectory"/> in shared mode.</summary>
+    /// <exception cref="CatalogException">The file is not a catalog, is corrupt, or has a newer schema than this build.</exception>
+    public static LiteDbCatalog Open(string dataDirectory) => Open(dataDirectory, ConnectionType.Shared);
+
+    /// <summary>Opens (creating if needed) <c>catalog.litedb</c> in <paramref name="dataDirectory"/> with a LiteDB connection mode.</summary>
+    /// <exception cref="CatalogException">The file is not a catalog, is corrupt, or has a newer schema than this build.</exception>
+    public static LiteDbCatalog Open(string dataDirectory, ConnectionType connection)
+    {
+        Directory.CreateDirectory(dataDirectory);
+        var path = Path.Combine(Path.GetFullPath(dataDirectory), FileName);
+        LiteDatabase? db = null;
+        try
+        {
+            db = new LiteDatabase(new ConnectionString { Filename = path, Connection = connection, Upgrade = false });
+            var catalog = new LiteDbCatalog(path, connection, db);
+            catalog.Migrate();
+            return catalog;
+        }
+        catch (LiteException ex)
+        {
+            db?.Dispose();
+            throw new CatalogException($"{path}: {ex.Message}", ex);
+        }
+        catch (Exception ex) when (ex is not CatalogException && ex is InvalidCastException or InvalidOperationException or IOException or ArgumentException)
+        {
+            db?.Dispose();
+            throw new CatalogException($"{path}: {ex.Message}", ex);
+        }
+        catch
+        {
+            db?.Dispose();
+            throw;
+        }
+    }
+
+    void Migrate()
+    {
+        var version = _db.UserVersion;
+        if (version > SchemaVersion)
+            throw new CatalogException($"{Location} has catalog schema version {version}; this build knows versions up to {SchemaVersion}. Use a newer media.");
+        if (version == SchemaVersion) return;
+        lock (_gate)
+        {
+            // Version 1: the collections and their indexes (creating an index creates its collection). Each EnsureIndex
+            // is atomic and idempotent, and LiteDB sets a pragma outside any explicit transaction: a crash before the
+            // version is written leaves version 0, and the next open runs this again.
+            _media.EnsureIndex("id", "$.id", unique: true);
+            _media.EnsureIndex("modality", "$.modality");
+            _embeddings.EnsureIndex("seq", "$.seq");
+            _embeddings.EnsureIndex("pack", "$.pack");
+            _flags.EnsureIndex("mediaId", "$.mediaId");
+            _flags.EnsureIndex("submissionId", "$.submissionId");
+            _flags.EnsureIndex("kind", "$.kind");
+            _db.UserVersion = SchemaVersion;
+        }
+    }
+
+    static BsonValue Value(string? s) => s is null ? BsonValue.Null : new BsonValue(s);
+    static BsonValue Value(double? d) => d is { } v ? new BsonValue(v) : BsonValue.Null;
+    static BsonValue Value(byte[]? b) => b is null ? BsonValue.Null : new BsonValue(b);
+    static string? Str(BsonValue v) => v.IsNull ? null : v.AsString;
+    static double? Num(BsonValue v) => v.IsNull ? null : v.AsDouble;
+    static byte[]? Bytes(BsonValue v) => v.IsNull ? null : v.AsBinary;
+
+    static BsonDocument ItemDocument(CatalogItem item, DateTime now) => new()
+    {
+        ["id"] = item.Id,
+        ["path"] = item.Path,
+        ["modality"] = item.Modality,
+        ["format"] = Value(item.Format),
+        ["size"] = item.SizeBytes,
+        ["width"] = item.Width,
+        ["height"] = item.Height,
+        ["pdq"] = Value(item.Pdq),
+        ["pdqQuality"] = item.PdqQuality,
+        ["pdqDihedral"] = Value(item.PdqDihedral),
+        ["duration"] = Value(item.DurationSeconds),
+        ["chromaprint"] = item.Chromaprint is null ? BsonValue.Null : new BsonValue(MemoryMarshal.AsBytes(item.Chromaprint.AsSpan()).ToArray()),
+        ["collection"] = Value(item.Collection),
+        ["createdAt"] = now,
+    };
+
+    static CatalogItem ReadItem(BsonDocument d) => new(
+        d["_id"].AsInt64, d["id"].AsString, d["path"].AsString, d["modality"].AsString, Str(d["format"]), d["size"].AsInt64,
+        d["width"].AsInt32, d["height"].AsInt32, Bytes(d["pdq"]), d["pdqQuality"].AsInt32, Bytes(d["pdqDihedral"]), Num(d["duration"]),
+        d["chromaprint"].IsNull ? null : MemoryMarshal.Cast<byte, uint>(d["chromaprint"].AsBinary.AsSpan()).ToArray(), Str(d["collection"]),
+        new DateTimeOffset(d["createdAt"].AsDateTime.ToUniversalTime()));
+
+    /// <summary>Now in UTC, to the millisecond: what a BSON date keeps, so the returned item equals the stored one.</summary>
+    static DateTime Now()
+    {
+        var t = DateTime.UtcNow;
+        return new DateTime(t.Ticks - t.Ticks % TimeSpan.TicksPerMillisecond, DateTimeKind.Utc);
+    }
+
+    public CatalogItem? Insert(CatalogItem item, IReadOnlyList<CatalogEmbedding> embeddings, SubmissionRecord submission)
+    {
+        if (submission.Status != SubmissionStatus.Indexed || submission.MediaId != item.Id)
+            throw new ArgumentException($"an insert records the indexed submission of its own item; got {submission.Status.Name()} of {submission.MediaId ?? "nothing"} for {item.Id}", nameof(submission));
+        lock (_gate)
+        {
+            _db.BeginTrans();
+            try
+            {
+                if (_media.Exists(Query.EQ("id", item.Id)))
+                {
+                    _db.Rollback();
+                    return null;
+                }
+                var now = Now();
+                var seq = _media.Insert(ItemDocument(item, now)).AsInt64;
+                // Ordered by pack so that, within an item, embeddings come back as SQL's ORDER BY seq, pack does.
+                foreach (var e in embeddings.OrderBy(e => e.Pack.ToString(), StringComparer.Ordinal))
+                    _embeddings.Insert(new BsonDocument
+                    {
+                        ["seq"] = seq,
+                        ["pack"] = e.Pack.ToString(),
+                        ["space"] = e.Space,
+                        ["semantic"] = e.Semantic,
+                        ["dim"] = e.Vector.Length,
+                        ["vector"] = MemoryMarshal.AsBytes(e.Vector.AsSpan()).ToArray(),
+                    });
+                WriteSubmission(submission, now);
+                _db.Commit();
+                return item with { Seq = seq, CreatedAt = new DateTimeOffset(now) };
+            }
+            catch (LiteException ex) when (ex.ErrorCode == LiteException.INDEX_DUPLICATE_KEY)
+            {
+                _db.Rollback(); // catalogued meanwhile by another process: the unique index refused it
+                return null;
+            }
+            catch
+            {
+                _db.Rollback();
+                throw;
+            }
+        }
+    }
+
+    public void RecordSubmission(SubmissionRecord submission)
+    {
+        lock (_gate)
+        {
+            _db.BeginTrans();
+            try
+            {
+                WriteSubmission(submission, Now());
+                _db.Commit();
+            }
+            catch
+            {
+                _db.Rollback();
+                throw;
+            }
+        }
+    }
+
+    /// <summary>Writes a submission document and its flags unless the submission id is already recorded (inside the caller's transaction).</summary>
+    void WriteSubmission(SubmissionRecord s, DateTime now)
+    {
+        if (_submissions.Exists(Query.EQ("_id", s.SubmissionId))) return;
+        _submissions.Insert(new BsonDocument
+        {
+            ["_id"] = s.SubmissionId,
+            ["correlationId"] = s.CorrelationId,
+            ["mediaId"] = Value(s.MediaId),
+            ["path"] = s.Path,
+            ["modality"] = Value(s.Modality),
+            ["status"] = s.Status.Name(),
+            ["error"] = Value(s.Error),
+            ["createdAt"] = now,
+        });
+        foreach (var f in s.Flags)
+            _flags.Insert(new BsonDocument
+            {
+                ["submissionId"] = s.SubmissionId,
+                ["mediaId"] = Value(s.MediaId),
+                ["kind"] = f.Kind.Name(),
+                ["method"] = f.Method,
+                ["of"] = Value(f.Of),
+                ["ofPath"] = Value(f.OfPath),
+                ["distance"] = Value(f.Distance),
+                ["threshold"] = Value(f.Threshold),
+                ["score"] = Value(f.Score),
+                ["label"] = Value(f.Label),
+                ["action"] = Value(f.Action),
+            });
+    }
+
+    static CatalogFlag ReadFlag(BsonDocument d) => new(FlagKinds.Parse(d["kind"].AsString), d["method"].AsString, Str(d["of"]), Str(d["ofPath"]),
+        Num(d["distance"]), Num(d["threshold"]), Num(d["score"]), Str(d["label"]), Str(d["action"]));
+
+    /// <summary>Flags matching a query, in recording order (<c>_id</c>): an index on a non-unique key does not promise an order among equal keys.</summary>
+    List<CatalogFlag> FlagsWhere(BsonExpression predicate) =>
+        _flags.Find(predicate).OrderBy(d => d["_id"].AsInt64).Select(ReadFlag).ToList();
+
+    public SubmissionRecord? FindSubmission(Guid submissionId)
+    {
+        lock (_gate)
+        {
+            // One (read) transaction: one consistent snapshot, and one engine open in shared mode.
+            _db.BeginTrans();
+            try
+            {
+                var d = _submissions.FindById(submissionId);
+                if (d is null) return null;
+                return new SubmissionRecord(submissionId, d["correlationId"].AsGuid, Str(d["mediaId"]), d["path"].AsString, Str(d["modality"]),
+                    SubmissionStatuses.Parse(d["status"].AsString), FlagsWhere(Query.EQ("submissionId", submissionId)), Str(d["error"]));
+            }
+            finally
+            {
+                _db.Rollback();
+            }
+        }
+    }
+
+    public CatalogItem? Find(string id)
+    {
+        var d = _media.FindOne(Query.EQ("id", id));
+        return d is null ? null : ReadItem(d);
+    }
+
+    public IReadOnlyList<CatalogFlag> Flags(string mediaId) => FlagsWhere(Query.EQ("mediaId", mediaId));
+
+    public IEnumerable<CatalogItem> Items(long afterSeq = 0)
+    {
+        foreach (var d in _media.Find(Query.GT("_id", afterSeq)))
+            yield return ReadItem(d);
+    }
+
+    public IEnumerable<(long Seq, CatalogEmbedding Embedding)> Embeddings(long afterSeq = 0, PackKey? pack = null)
+    {
+        // Streamed along the seq index; the pack, when given, is filtered here rather than by the pack index, which
+        // would need a sort of everything it matches to come back in sequence order.
+        var wanted = pack?.ToString();
+        var group = new List<(long Seq, string Pack, CatalogEmbedding Embedding)>();
+        foreach (var d in _embeddings.Find(Query.GT("seq", afterSeq)))
+        {
+            var seq = d["seq"].AsInt64;
+            var key = d["pack"].AsString;
+            if (wanted is not null && key != wanted) continue;
+            if (group.Count > 0 && group[0].Seq != seq)
+            {
+                foreach (var e in Ordered(group)) yield return e;
+                group.Clear();
+            }
+            group.Add((seq, key, new CatalogEmbedding(PackKey.Parse(key), d["space"].AsString, d["semantic"].AsBoolean,
+                MemoryMarshal.Cast<byte, float>(d["vector"].AsBinary.AsSpan()).ToArray())));
+        }
+        foreach (var e in Ordered(group)) yield return e;
+
+        static IEnumerable<(long, CatalogEmbedding)> Ordered(List<(long Seq, string Pack, CatalogEmbedding Embedding)> g) =>
+            g.Count == 1 ? [(g[0].Seq, g[0].Embedding)] : g.OrderBy(e => e.Pack, StringComparer.Ordinal).Select(e => (e.Seq, e.Embedding)).ToList();
+    }
+
+    public long LastSeq => _media.Find(Query.All(Query.Descending), limit: 1).FirstOrDefault()?["_id"].AsInt64 ?? 0;
+
+    public CatalogStats Stats()
+    {
+        lock (_gate)
+        {
+            _db.BeginTrans();
+            try
+            {
+                // GROUP BY an indexed field reads the index keys only, not the documents.
+                Dictionary<string, long> Group(ILiteCollection<BsonDocument> c, string field) =>
+                    c.Query().GroupBy($"$.{field}").Select("{k: @key, n: COUNT(*)}").ToDocuments()
+                        .OrderBy(d => d["k"].AsString, StringComparer.Ordinal).ToDictionary(d => d["k"].AsString, d => d["n"].AsInt64);
+                var byModality = Group(_media, "modality");
+                return new CatalogStats(byModality.Values.Sum(), byModality, Group(_embeddings, "pack"), Group(_flags, "kind"));
+            }
+            finally
+            {
+                _db.Rollback();
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_gate) _db.Dispose();
+    }
+}
