@@ -19,9 +19,9 @@ namespace Media.Catalog;
 /// for the process: faster, but LiteDB writes a commit's log pages on a background thread after <c>Commit</c> returns,
 /// and a second process opening the same file has no cross-process coordination. See
 /// <c>docs/catalog-store-measurement.md</c>.</para>
-/// <para>In shared mode a streamed read (<see cref="Items"/>, <see cref="Embeddings"/>) holds the mutex until it is
-/// finished or disposed: writers, here and in other processes, wait for it. LiteDB transactions belong to a thread: do
-/// not insert from inside a streamed read on the same thread, and finish a streamed read on the thread that began it.</para>
+/// <para>Streamed reads (<see cref="Items"/>, <see cref="Embeddings"/>) are read in batches, each with its cursor
+/// closed before the caller sees it, so that a long scan neither holds the shared-mode mutex between batches nor keeps
+/// the caller from using the catalog inside its loop.</para>
 /// </summary>
 public sealed class LiteDbCatalog : IMediaCatalog
 {
@@ -275,35 +275,41 @@ public sealed class LiteDbCatalog : IMediaCatalog
 
     public IReadOnlyList<CatalogFlag> Flags(string mediaId) => FlagsWhere(Query.EQ("mediaId", mediaId));
 
-    public IEnumerable<CatalogItem> Items(long afterSeq = 0)
+    /// <summary>Sequences per batch of a streamed read (settable for tests).</summary>
+    internal int Batch { get; set; } = 2000;
+
+    /// <summary>
+    /// Streamed reads come in batches of <see cref="Batch"/> sequences, each read to the end and its cursor closed before
+    /// the caller sees it: a LiteDB cursor left open across the caller's loop would hold the shared-mode mutex (and
+    /// with it every writer, in every process) for the whole scan, and would make a catalog call from inside the loop
+    /// fail (a thread with an open cursor cannot begin a transaction). The stream ends at the last sequence committed
+    /// when it began; as items are only ever appended, it returns what a snapshot taken then would.
+    /// </summary>
+    IEnumerable<List<T>> Batches<T>(long afterSeq, Func<long, long, List<T>> read)
     {
-        foreach (var d in _media.Find(Query.GT("_id", afterSeq)))
-            yield return ReadItem(d);
+        var last = LastSeq;
+        for (var from = afterSeq + 1; from <= last; from += Batch)
+        {
+            var batch = read(from, Math.Min(last, from + Batch - 1));
+            if (batch.Count > 0) yield return batch;
+        }
     }
+
+    public IEnumerable<CatalogItem> Items(long afterSeq = 0) =>
+        Batches(afterSeq, (from, to) => _media.Find(Query.Between("_id", from, to)).Select(ReadItem).ToList()).SelectMany(b => b);
 
     public IEnumerable<(long Seq, CatalogEmbedding Embedding)> Embeddings(long afterSeq = 0, PackKey? pack = null)
     {
-        // Streamed along the seq index; the pack, when given, is filtered here rather than by the pack index, which
-        // would need a sort of everything it matches to come back in sequence order.
+        // Along the seq index; the pack, when given, is filtered here rather than by the pack index, which would need a
+        // sort of everything it matches to come back in sequence order. Within an item, by pack (as SQL's ORDER BY seq, pack).
         var wanted = pack?.ToString();
-        var group = new List<(long Seq, string Pack, CatalogEmbedding Embedding)>();
-        foreach (var d in _embeddings.Find(Query.GT("seq", afterSeq)))
-        {
-            var seq = d["seq"].AsInt64;
-            var key = d["pack"].AsString;
-            if (wanted is not null && key != wanted) continue;
-            if (group.Count > 0 && group[0].Seq != seq)
-            {
-                foreach (var e in Ordered(group)) yield return e;
-                group.Clear();
-            }
-            group.Add((seq, key, new CatalogEmbedding(PackKey.Parse(key), d["space"].AsString, d["semantic"].AsBoolean,
-                MemoryMarshal.Cast<byte, float>(d["vector"].AsBinary.AsSpan()).ToArray())));
-        }
-        foreach (var e in Ordered(group)) yield return e;
-
-        static IEnumerable<(long, CatalogEmbedding)> Ordered(List<(long Seq, string Pack, CatalogEmbedding Embedding)> g) =>
-            g.Count == 1 ? [(g[0].Seq, g[0].Embedding)] : g.OrderBy(e => e.Pack, StringComparer.Ordinal).Select(e => (e.Seq, e.Embedding)).ToList();
+        return Batches(afterSeq, (from, to) => _embeddings.Find(Query.Between("seq", from, to))
+            .Where(d => wanted is null || d["pack"].AsString == wanted)
+            .Select(d => (Seq: d["seq"].AsInt64, Pack: d["pack"].AsString, Document: d))
+            .OrderBy(e => e.Seq).ThenBy(e => e.Pack, StringComparer.Ordinal)
+            .Select(e => (e.Seq, new CatalogEmbedding(PackKey.Parse(e.Pack), e.Document["space"].AsString, e.Document["semantic"].AsBoolean,
+                MemoryMarshal.Cast<byte, float>(e.Document["vector"].AsBinary.AsSpan()).ToArray())))
+            .ToList()).SelectMany(b => b);
     }
 
     public long LastSeq => _media.Find(Query.All(Query.Descending), limit: 1).FirstOrDefault()?["_id"].AsInt64 ?? 0;
