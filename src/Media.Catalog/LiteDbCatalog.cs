@@ -108,6 +108,13 @@ public sealed class LiteDbCatalog : IMediaCatalog
         }
     }
 
+    /// <summary>
+    /// A predicate with its values as parameters. LiteDB compiles every distinct expression text once and keeps it in a
+    /// static cache: <c>Query.EQ("id", value)</c> writes the value into the text, so every lookup of a new id would
+    /// compile (milliseconds) and the cache would grow with every item; with parameters the text is constant.
+    /// </summary>
+    static BsonExpression Where(string predicate, params BsonValue[] args) => BsonExpression.Create(predicate, args);
+
     static BsonValue Value(string? s) => s is null ? BsonValue.Null : new BsonValue(s);
     static BsonValue Value(double? d) => d is { } v ? new BsonValue(v) : BsonValue.Null;
     static BsonValue Value(byte[]? b) => b is null ? BsonValue.Null : new BsonValue(b);
@@ -148,34 +155,16 @@ public sealed class LiteDbCatalog : IMediaCatalog
 
     public CatalogItem? Insert(CatalogItem item, IReadOnlyList<CatalogEmbedding> embeddings, SubmissionRecord submission)
     {
-        if (submission.Status != SubmissionStatus.Indexed || submission.MediaId != item.Id)
-            throw new ArgumentException($"an insert records the indexed submission of its own item; got {submission.Status.Name()} of {submission.MediaId ?? "nothing"} for {item.Id}", nameof(submission));
+        Check(item, submission);
         lock (_gate)
         {
             _db.BeginTrans();
             try
             {
-                if (_media.Exists(Query.EQ("id", item.Id)))
-                {
-                    _db.Rollback();
-                    return null;
-                }
-                var now = Now();
-                var seq = _media.Insert(ItemDocument(item, now)).AsInt64;
-                // Ordered by pack so that, within an item, embeddings come back as SQL's ORDER BY seq, pack does.
-                foreach (var e in embeddings.OrderBy(e => e.Pack.ToString(), StringComparer.Ordinal))
-                    _embeddings.Insert(new BsonDocument
-                    {
-                        ["seq"] = seq,
-                        ["pack"] = e.Pack.ToString(),
-                        ["space"] = e.Space,
-                        ["semantic"] = e.Semantic,
-                        ["dim"] = e.Vector.Length,
-                        ["vector"] = MemoryMarshal.AsBytes(e.Vector.AsSpan()).ToArray(),
-                    });
-                WriteSubmission(submission, now);
-                _db.Commit();
-                return item with { Seq = seq, CreatedAt = new DateTimeOffset(now) };
+                var stored = Write(item, embeddings, submission);
+                if (stored is null) _db.Rollback();
+                else _db.Commit();
+                return stored;
             }
             catch (LiteException ex) when (ex.ErrorCode == LiteException.INDEX_DUPLICATE_KEY)
             {
@@ -188,6 +177,60 @@ public sealed class LiteDbCatalog : IMediaCatalog
                 throw;
             }
         }
+    }
+
+    /// <summary>
+    /// Not part of <see cref="IMediaCatalog"/>: many inserts in one transaction (items already catalogued are skipped),
+    /// to build a large catalog for a measurement in minutes rather than hours. Returns how many were catalogued.
+    /// </summary>
+    internal int InsertBatch(IEnumerable<(CatalogItem Item, IReadOnlyList<CatalogEmbedding> Embeddings, SubmissionRecord Submission)> batch)
+    {
+        lock (_gate)
+        {
+            _db.BeginTrans();
+            try
+            {
+                var count = 0;
+                foreach (var (item, embeddings, submission) in batch)
+                {
+                    Check(item, submission);
+                    if (Write(item, embeddings, submission) is not null) count++;
+                }
+                _db.Commit();
+                return count;
+            }
+            catch
+            {
+                _db.Rollback();
+                throw;
+            }
+        }
+    }
+
+    static void Check(CatalogItem item, SubmissionRecord submission)
+    {
+        if (submission.Status != SubmissionStatus.Indexed || submission.MediaId != item.Id)
+            throw new ArgumentException($"an insert records the indexed submission of its own item; got {submission.Status.Name()} of {submission.MediaId ?? "nothing"} for {item.Id}", nameof(submission));
+    }
+
+    /// <summary>Writes an item, its embeddings and its submission inside the caller's transaction; null, writing nothing, when the id is catalogued.</summary>
+    CatalogItem? Write(CatalogItem item, IReadOnlyList<CatalogEmbedding> embeddings, SubmissionRecord submission)
+    {
+        if (_media.Exists(Where("$.id = @0", item.Id))) return null;
+        var now = Now();
+        var seq = _media.Insert(ItemDocument(item, now)).AsInt64;
+        foreach (var e in embeddings)
+            _embeddings.Insert(new BsonDocument
+            {
+                ["seq"] = seq,
+                ["pack"] = e.Pack.ToString(),
+                ["space"] = e.Space,
+                ["semantic"] = e.Semantic,
+                ["dim"] = e.Vector.Length,
+                ["vector"] = MemoryMarshal.AsBytes(e.Vector.AsSpan()).ToArray(),
+            });
+        WriteSubmission(submission, now);
+        return item with { Seq = seq, CreatedAt = new DateTimeOffset(now) };
     }
 
     public void RecordSubmission(SubmissionRecord submission)
@@ -211,7 +254,7 @@ public sealed class LiteDbCatalog : IMediaCatalog
     /// <summary>Writes a submission document and its flags unless the submission id is already recorded (inside the caller's transaction).</summary>
     void WriteSubmission(SubmissionRecord s, DateTime now)
     {
-        if (_submissions.Exists(Query.EQ("_id", s.SubmissionId))) return;
+        if (_submissions.Exists(Where("$._id = @0", s.SubmissionId))) return;
         _submissions.Insert(new BsonDocument
         {
             ["_id"] = s.SubmissionId,
@@ -258,7 +301,7 @@ public sealed class LiteDbCatalog : IMediaCatalog
                 var d = _submissions.FindById(submissionId);
                 if (d is null) return null;
                 return new SubmissionRecord(submissionId, d["correlationId"].AsGuid, Str(d["mediaId"]), d["path"].AsString, Str(d["modality"]),
-                    SubmissionStatuses.Parse(d["status"].AsString), FlagsWhere(Query.EQ("submissionId", submissionId)), Str(d["error"]));
+                    SubmissionStatuses.Parse(d["status"].AsString), FlagsWhere(Where("$.submissionId = @0", submissionId)), Str(d["error"]));
             }
             finally
             {
@@ -269,11 +312,11 @@ public sealed class LiteDbCatalog : IMediaCatalog
 
     public CatalogItem? Find(string id)
     {
-        var d = _media.FindOne(Query.EQ("id", id));
+        var d = _media.FindOne(Where("$.id = @0", id));
         return d is null ? null : ReadItem(d);
     }
 
-    public IReadOnlyList<CatalogFlag> Flags(string mediaId) => FlagsWhere(Query.EQ("mediaId", mediaId));
+    public IReadOnlyList<CatalogFlag> Flags(string mediaId) => FlagsWhere(Where("$.mediaId = @0", mediaId));
 
     /// <summary>Sequences per batch of a streamed read (settable for tests).</summary>
     internal int Batch { get; set; } = 2000;
@@ -296,14 +339,14 @@ public sealed class LiteDbCatalog : IMediaCatalog
     }
 
     public IEnumerable<CatalogItem> Items(long afterSeq = 0) =>
-        Batches(afterSeq, (from, to) => _media.Find(Query.Between("_id", from, to)).Select(ReadItem).ToList()).SelectMany(b => b);
+        Batches(afterSeq, (from, to) => _media.Find(Where("$._id BETWEEN @0 AND @1", from, to)).Select(ReadItem).ToList()).SelectMany(b => b);
 
     public IEnumerable<(long Seq, CatalogEmbedding Embedding)> Embeddings(long afterSeq = 0, PackKey? pack = null)
     {
         // Along the seq index; the pack, when given, is filtered here rather than by the pack index, which would need a
         // sort of everything it matches to come back in sequence order. Within an item, by pack (as SQL's ORDER BY seq, pack).
         var wanted = pack?.ToString();
-        return Batches(afterSeq, (from, to) => _embeddings.Find(Query.Between("seq", from, to))
+        return Batches(afterSeq, (from, to) => _embeddings.Find(Where("$.seq BETWEEN @0 AND @1", from, to))
             .Where(d => wanted is null || d["pack"].AsString == wanted)
             .Select(d => (Seq: d["seq"].AsInt64, Pack: d["pack"].AsString, Document: d))
             .OrderBy(e => e.Seq).ThenBy(e => e.Pack, StringComparer.Ordinal)
@@ -321,10 +364,18 @@ public sealed class LiteDbCatalog : IMediaCatalog
             _db.BeginTrans();
             try
             {
-                // GROUP BY an indexed field reads the index keys only, not the documents.
-                Dictionary<string, long> Group(ILiteCollection<BsonDocument> c, string field) =>
-                    c.Query().GroupBy($"$.{field}").Select("{k: @key, n: COUNT(*)}").ToDocuments()
-                        .OrderBy(d => d["k"].AsString, StringComparer.Ordinal).ToDictionary(d => d["k"].AsString, d => d["n"].AsInt64);
+                // Selecting the indexed field alone reads the index keys, not the documents (LiteDB's GROUP BY would load
+                // every document: every vector, for the packs); the keys are counted here.
+                Dictionary<string, long> Group(ILiteCollection<BsonDocument> c, string field)
+                {
+                    var counts = new SortedDictionary<string, long>(StringComparer.Ordinal);
+                    foreach (var d in c.Query().Select($"$.{field}").ToDocuments())
+                    {
+                        var key = d[field].AsString;
+                        counts[key] = counts.GetValueOrDefault(key) + 1;
+                    }
+                    return new Dictionary<string, long>(counts);
+                }
                 var byModality = Group(_media, "modality");
                 return new CatalogStats(byModality.Values.Sum(), byModality, Group(_embeddings, "pack"), Group(_flags, "kind"));
             }
