@@ -16,7 +16,7 @@ namespace Media.Benchmarks;
 /// its 8 dihedral hashes, one 512-d embedding, and an indexed submission with 0 or 1 flag.
 /// <code>
 /// dotnet run -c Release --project tests/Media.Benchmarks -- catalog --n 1000000 --dim 512 --dir /tmp/cat [--store sqlite|litedb|litedb-direct|both|all] [--json]
-///   [--phases insert,reopen,kill,concurrent,verify] [--kills 10] [--concurrent-seconds 30] [--max-insert-seconds S [--fill]] [--tail-seconds 120]
+///   [--phases insert,reopen,kill,concurrent,verify] [--kills 10] [--concurrent-seconds 30] [--max-insert-seconds S [--fill]] [--tail-seconds 120 | --tail-items K] [--resume]
 /// </code>
 /// Phases, per store, in a folder of its own (DIR/STORE), the stores back to back:
 /// <list type="bullet">
@@ -133,6 +133,7 @@ public static class CatalogStoreBench
         var concurrentSeconds = (int)o.Long("concurrent-seconds", 30);
         var maxInsertSeconds = (double)o.Long("max-insert-seconds", long.MaxValue / 2);
         var tailSeconds = (double)o.Long("tail-seconds", 120);
+        var tailItems = o.Long("tail-items", 0);
         var results = new List<Dictionary<string, object?>>();
         var machine = new Dictionary<string, object?>
         {
@@ -142,15 +143,30 @@ public static class CatalogStoreBench
         foreach (var store in stores)
         {
             var dir = Path.Combine(root, store);
-            var r = new Dictionary<string, object?> { ["store"] = store, ["n"] = n, ["dim"] = dim, ["loadavg_start"] = LoadAverage() };
+            // Each phase's results are saved as it ends; with --resume, the phases a saved file says are done are skipped.
+            var file = Path.Combine(root, $"{store}.result.json");
+            var r = o.Flag("resume") && File.Exists(file)
+                ? JsonSerializer.Deserialize<Dictionary<string, object?>>(File.ReadAllText(file), Json)!
+                : new Dictionary<string, object?> { ["store"] = store, ["n"] = n, ["dim"] = dim };
+            var done = r.GetValueOrDefault("phases_done") is JsonElement { ValueKind: JsonValueKind.Array } saved ? saved.EnumerateArray().Select(e => e.GetString()!).ToList() : [];
             results.Add(r);
-            Log($"== {store} in {dir}");
-            if (phases.Contains("insert")) InsertPhase(store, dir, n, dim, maxInsertSeconds, o.Flag("fill"), tailSeconds, r);
-            if (phases.Contains("reopen")) ReopenPhase(store, dir, r);
-            if (phases.Contains("kill")) KillPhase(store, dir, dim, kills, r);
-            if (phases.Contains("concurrent")) ConcurrentPhase(store, dir, dim, concurrentSeconds, r);
-            if (phases.Contains("verify")) VerifyPhase(store, dir, dim, r);
-            r["files"] = Files(dir);
+            Log($"== {store} in {dir}{(done.Count > 0 ? $", resuming after {string.Join(", ", done)}" : "")}");
+            void Phase(string name, Action run)
+            {
+                if (!phases.Contains(name) || done.Contains(name)) return;
+                r[$"loadavg_{name}"] = LoadAverage();
+                run();
+                done.Add(name);
+                r["phases_done"] = done.ToArray();
+                r["files"] = Files(dir);
+                Directory.CreateDirectory(root);
+                File.WriteAllText(file, JsonSerializer.Serialize(r, Json));
+            }
+            Phase("insert", () => InsertPhase(store, dir, n, dim, maxInsertSeconds, o.Flag("fill"), tailSeconds, tailItems, r));
+            Phase("reopen", () => ReopenPhase(store, dir, r));
+            Phase("kill", () => KillPhase(store, dir, dim, kills, r));
+            Phase("concurrent", () => ConcurrentPhase(store, dir, dim, concurrentSeconds, r));
+            Phase("verify", () => VerifyPhase(store, dir, dim, r));
             r["loadavg_end"] = LoadAverage();
             Log($"{store}: {JsonSerializer.Serialize(r, JsonLine)}");
         }
@@ -165,9 +181,10 @@ public static class CatalogStoreBench
     /// One Insert per item, 0 … N−1, timed every 1000 items; stops early after <paramref name="maxSeconds"/>. Then, when
     /// stopped early and <paramref name="fill"/>: fills the catalog up to N in transactions of 10 000 items (LiteDB only,
     /// through <see cref="LiteDbCatalog.InsertBatch"/>: not the service's path, only a way to have a catalog of N items
-    /// to measure the rest on). Then, for <paramref name="tailSeconds"/>, one Insert per item again: the rate at N.
+    /// to measure the rest on). Then, for <paramref name="tailItems"/> items (when 0: for <paramref name="tailSeconds"/>), one
+    /// Insert per item again: the rate at N (a fixed count leaves both stores with as many items for what follows).
     /// </summary>
-    static void InsertPhase(string store, string dir, long n, int dim, double maxSeconds, bool fill, double tailSeconds, Dictionary<string, object?> r)
+    static void InsertPhase(string store, string dir, long n, int dim, double maxSeconds, bool fill, double tailSeconds, long tailItems, Dictionary<string, object?> r)
     {
         if (Directory.Exists(dir)) Directory.Delete(dir, true);
         var step = Math.Max(1, Math.Min(1000, n / 100));
@@ -232,12 +249,12 @@ public static class CatalogStoreBench
         }
         r["items_after_insert"] = reached;
 
-        if (tailSeconds > 0)
+        if (tailSeconds > 0 || tailItems > 0)
         {
             using var catalog = OpenStore(store, dir);
             var tsw = Stopwatch.StartNew();
             long count = 0;
-            for (var i = reached; tsw.Elapsed.TotalSeconds < tailSeconds; i++, count++)
+            for (var i = reached; tailItems > 0 ? count < tailItems : tsw.Elapsed.TotalSeconds < tailSeconds; i++, count++)
             {
                 var (item, embeddings, submission) = Make(i, dim);
                 if (catalog.Insert(item, embeddings, submission) is null) throw new InvalidOperationException($"item {i} refused as a duplicate");
@@ -716,7 +733,7 @@ public static class CatalogStoreBench
             double[] a => string.Join(" / ", a.Select(x => x.ToString("F3", CultureInfo.InvariantCulture))),
             _ => Convert.ToString(v, CultureInfo.InvariantCulture) ?? "",
         };
-        var keys = results.SelectMany(r => r.Keys).Distinct().Where(k => k is not "kill_rounds" and not "files" and not "concurrent_reader").ToList();
+        var keys = results.SelectMany(r => r.Keys).Distinct().Where(k => k is not "kill_rounds" and not "files" and not "concurrent_reader" and not "phases_done").ToList();
         Console.WriteLine("| measure | " + string.Join(" | ", results.Select(r => r["store"])) + " |");
         Console.WriteLine("|---|" + string.Concat(results.Select(_ => "---|")));
         foreach (var k in keys) Console.WriteLine($"| {k} | " + string.Join(" | ", results.Select(r => F(r.GetValueOrDefault(k)))) + " |");
