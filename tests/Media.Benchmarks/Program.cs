@@ -1,13 +1,6 @@
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Running;
 
-// `catalog` (and its child modes): the catalog store measurement, CatalogStoreBench.cs; not a BenchmarkDotNet suite.
-if (args is [var mode, ..] && mode.StartsWith("catalog", StringComparison.Ordinal))
-{
-    Environment.ExitCode = Media.Benchmarks.CatalogStoreBench.Run(args);
-    return;
-}
-
 // `make bench` runs every benchmark; pass BenchmarkDotNet arguments through BENCH_ARGS (e.g. --filter '*Pdq*').
 if (args is ["mih", .. var mihArgs]) { Media.Benchmarks.MihBench.Run(mihArgs); return; }
 // `hnsw [options]` runs the HNSW comparison of docs/hnsw-measurement.md instead (see HnswBench).
