@@ -32,7 +32,7 @@ help:
 	@echo "make build             publish the CLI to bin/media"
 	@echo "make fixtures          regenerate the committed fixture model packs"
 	@echo "make models            download the real model packs (needs internet)"
-	@echo "make packs             convert the nsfwjs MobileNetV2 (npm) into models/nsfw-mobilenet-v2"
+	@echo "make packs             turn the nsfwjs MobileNetV2 (npm) into the ONNX pack models/nsfw-mobilenet-v2"
 	@echo "make bench             BenchmarkDotNet benchmarks"
 
 ## ---- setup (idempotent) ------------------------------------------------------
