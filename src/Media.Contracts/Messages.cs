@@ -58,7 +58,10 @@ public sealed record MediaSubmitted(
 /// <param name="Space">Embedding space id.</param>
 /// <param name="Semantic">Whether the pack's distances mean something semantically.</param>
 /// <param name="Vector">Unit-norm embedding, float32 [dimension].</param>
-public sealed record PackEmbedding(string Pack, string Version, string Space, bool Semantic, float[] Vector);
+/// <param name="Classification">The pack's classifier output for the item, label → probability in [0, 1], when the pack's
+/// image tower has a classifier head (e.g. nsfwjs's <c>Drawing, Hentai, Neutral, Porn, Sexy</c>); null otherwise.</param>
+public sealed record PackEmbedding(string Pack, string Version, string Space, bool Semantic, float[] Vector,
+    IReadOnlyDictionary<string, double>? Classification = null);
 
 /// <summary>An item after the encode stage: hashes and embeddings ready for detection and indexing, or the reason it was rejected.</summary>
 /// <param name="SubmissionId">The submission it answers.</param>

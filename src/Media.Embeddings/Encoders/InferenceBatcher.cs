@@ -11,7 +11,7 @@ namespace Media.Embeddings.Encoders;
 public sealed class InferenceBatcher : IAsyncDisposable
 {
     readonly ImageEncoder _encoder;
-    readonly Channel<(float[] Tensor, TaskCompletionSource<float[]> Done)> _queue;
+    readonly Channel<(float[] Tensor, TaskCompletionSource<ImageEncoding> Done)> _queue;
     readonly Task _loop;
 
     /// <summary>Largest batch handed to ONNX Runtime.</summary>
@@ -21,15 +21,19 @@ public sealed class InferenceBatcher : IAsyncDisposable
     {
         _encoder = encoder;
         MaxBatch = Math.Max(1, maxBatch);
-        _queue = Channel.CreateBounded<(float[], TaskCompletionSource<float[]>)>(new BoundedChannelOptions(4 * MaxBatch) { SingleReader = true });
+        _queue = Channel.CreateBounded<(float[], TaskCompletionSource<ImageEncoding>)>(new BoundedChannelOptions(4 * MaxBatch) { SingleReader = true });
         _loop = Task.Factory.StartNew(RunAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
     /// <summary>Embeds one preprocessed image; completes when its batch has run.</summary>
-    public async Task<float[]> EmbedAsync(float[] tensor, CancellationToken cancel = default)
+    public async Task<float[]> EmbedAsync(float[] tensor, CancellationToken cancel = default) => (await EncodeAsync(tensor, cancel)).Embedding;
+
+    /// <summary>Embeds one preprocessed image <c>[3, S, S]</c> and, with a classifier head, classifies it in the same run; completes when its batch has run.</summary>
+    /// <exception cref="ArgumentException">The tensor does not hold 3·S·S values.</exception>
+    public async Task<ImageEncoding> EncodeAsync(float[] tensor, CancellationToken cancel = default)
     {
         if (tensor.Length != _encoder.ValuesPerImage) throw new ArgumentException($"expected {_encoder.ValuesPerImage} values", nameof(tensor));
-        var done = new TaskCompletionSource<float[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var done = new TaskCompletionSource<ImageEncoding>(TaskCreationOptions.RunContinuationsAsynchronously);
         await _queue.Writer.WriteAsync((tensor, done), cancel);
         return await done.Task.WaitAsync(cancel);
     }
@@ -37,7 +41,7 @@ public sealed class InferenceBatcher : IAsyncDisposable
     async Task RunAsync()
     {
         var per = _encoder.ValuesPerImage;
-        var batch = new List<(float[] Tensor, TaskCompletionSource<float[]> Done)>(MaxBatch);
+        var batch = new List<(float[] Tensor, TaskCompletionSource<ImageEncoding> Done)>(MaxBatch);
         var buffer = new float[MaxBatch * per];
         while (await _queue.Reader.WaitToReadAsync())
         {
@@ -47,7 +51,7 @@ public sealed class InferenceBatcher : IAsyncDisposable
             try
             {
                 for (var i = 0; i < batch.Count; i++) batch[i].Tensor.CopyTo(buffer, i * per);
-                var vectors = _encoder.Encode(buffer, batch.Count);
+                var vectors = _encoder.EncodeWithClasses(buffer, batch.Count);
                 for (var i = 0; i < batch.Count; i++) batch[i].Done.TrySetResult(vectors[i]);
             }
             catch (Exception ex)

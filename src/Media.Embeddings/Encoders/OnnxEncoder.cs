@@ -29,10 +29,19 @@ public abstract class OnnxEncoder : IDisposable
     }
 
     /// <summary>Runs one batch of <paramref name="batch"/> items and returns <c>[batch][D]</c> unit vectors.</summary>
-    protected float[][] Run(IReadOnlyList<string> inputNames, IReadOnlyList<OrtValue> inputs, int batch)
+    protected float[][] Run(IReadOnlyList<string> inputNames, IReadOnlyList<OrtValue> inputs, int batch) =>
+        Run(inputNames, inputs, batch, null, 0).Embeddings;
+
+    /// <summary>
+    /// Runs one batch of <paramref name="batch"/> items, fetching the embedding output and, in the same ONNX Runtime run,
+    /// <paramref name="extraOutput"/> (float32 <c>[batch, extraWidth]</c>) when it is not null. Returns <c>[batch][D]</c> unit
+    /// vectors and <c>[batch][extraWidth]</c> raw values (null without an extra output).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">An output does not hold the expected number of values.</exception>
+    protected (float[][] Embeddings, float[][]? Extra) Run(IReadOnlyList<string> inputNames, IReadOnlyList<OrtValue> inputs, int batch, string? extraOutput, int extraWidth)
     {
         using var runOptions = new RunOptions();
-        using var outputs = Session.Run(runOptions, inputNames, inputs, _outputNames);
+        using var outputs = Session.Run(runOptions, inputNames, inputs, extraOutput is null ? _outputNames : [_outputNames[0], extraOutput]);
         var data = outputs[0].GetTensorDataAsSpan<float>();
         if (data.Length != batch * Dimension)
             throw new InvalidOperationException($"encoder returned {data.Length} values for {batch}×{Dimension}");
@@ -43,7 +52,13 @@ public abstract class OnnxEncoder : IDisposable
             L2Normalize(v);
             result[i] = v;
         }
-        return result;
+        if (extraOutput is null) return (result, null);
+        var extraData = outputs[1].GetTensorDataAsSpan<float>();
+        if (extraData.Length != batch * extraWidth)
+            throw new InvalidOperationException($"output '{extraOutput}' returned {extraData.Length} values for {batch}×{extraWidth}");
+        var extra = new float[batch][];
+        for (var i = 0; i < batch; i++) extra[i] = extraData.Slice(i * extraWidth, extraWidth).ToArray();
+        return (result, extra);
     }
 
     /// <summary>Scales <paramref name="v"/> to unit L2 norm in place (a zero vector stays zero).</summary>

@@ -120,11 +120,27 @@ public sealed class ModelPack : IDisposable
                 throw new ModelPackException($"{path}: image.preprocess mean and std need 3 values each, std positive");
             if (p.Size <= 0 || p.CropSize <= 0 || p.CropSize > p.Size)
                 throw new ModelPackException($"{path}: image.preprocess needs 0 < cropSize <= size, got size {p.Size}, cropSize {p.CropSize}");
-            if (p.Resize != "shortest_edge") throw new ModelPackException($"{path}: image.preprocess.resize '{p.Resize}' is not supported (shortest_edge)");
-            if (p.Resample is not ("bicubic" or "bilinear")) throw new ModelPackException($"{path}: image.preprocess.resample '{p.Resample}' is not supported (bicubic, bilinear)");
+            if (p.Resize is not (ImagePreprocessing.ResizeShortestEdge or ImagePreprocessing.ResizeStretch))
+                throw new ModelPackException($"{path}: image.preprocess.resize '{p.Resize}' is not supported (shortest_edge, stretch)");
+            if (p.Resize == ImagePreprocessing.ResizeStretch && p.CropSize != p.Size)
+                throw new ModelPackException($"{path}: image.preprocess.resize 'stretch' does not crop, so cropSize must equal size, got size {p.Size}, cropSize {p.CropSize}");
+            if (p.Resample is not (ImagePreprocessing.ResampleBicubic or ImagePreprocessing.ResampleBilinear or ImagePreprocessing.ResampleBilinearAlignCorners))
+                throw new ModelPackException($"{path}: image.preprocess.resample '{p.Resample}' is not supported (bicubic, bilinear, bilinear-align-corners)");
+            if (im.Classifier is { } head)
+            {
+                if (string.IsNullOrWhiteSpace(head.Output)) throw new ModelPackException($"{path}: image.classifier.output is empty");
+                if (head.Output == im.Output) throw new ModelPackException($"{path}: image.classifier.output '{head.Output}' is the embedding output too");
+                if (head.Labels is not { Length: > 0 }) throw new ModelPackException($"{path}: image.classifier.labels is empty");
+                if (head.Labels.FirstOrDefault(string.IsNullOrWhiteSpace) is not null) throw new ModelPackException($"{path}: image.classifier.labels has an empty label");
+                if (head.Labels.GroupBy(l => l, StringComparer.OrdinalIgnoreCase).FirstOrDefault(g => g.Count() > 1) is { } twice)
+                    throw new ModelPackException($"{path}: image.classifier.labels names '{twice.Key}' twice (labels are matched without regard to case)");
+            }
         }
         return manifest;
     }
+
+    /// <summary>The error for a text query or prompt given to a pack without a text tower (e.g. an image classifier pack).</summary>
+    public static string NoTextTower(string pack) => $"pack {pack} has no text tower; it cannot embed text";
 
     /// <summary>All files a manifest names, with the JSON path that names each.</summary>
     public static IEnumerable<(string Field, PackFile File)> Files(PackManifest m)

@@ -51,7 +51,10 @@ public sealed record PackFile
     public long? Size { get; init; }
 }
 
-/// <summary>Image tower: <c>pixel_values float32 [B,3,S,S]</c> → <c>image_embeds float32 [B,D]</c>.</summary>
+/// <summary>
+/// Image tower: <c>pixel_values float32 [B,3,S,S]</c> → <c>image_embeds float32 [B,D]</c>, and optionally, from the same
+/// run, class probabilities <c>float32 [B,L]</c> (<see cref="Classifier"/>).
+/// </summary>
 public sealed record ImageModality
 {
     public required PackFile Model { get; init; }
@@ -59,26 +62,64 @@ public sealed record ImageModality
     public string Input { get; init; } = "pixel_values";
     /// <summary>Output tensor name (Hugging Face exports: <c>image_embeds</c>).</summary>
     public string Output { get; init; } = "image_embeds";
+    /// <summary>A classifier head beside the embedding output, or null.</summary>
+    public ClassifierHead? Classifier { get; init; }
     public required ImagePreprocessing Preprocess { get; init; }
 }
 
 /// <summary>
-/// CLIP image preprocessing as in Hugging Face <c>CLIPImageProcessor</c>: resize the shortest side to
-/// <see cref="Size"/> (bicubic, antialiased as Pillow), center crop <see cref="CropSize"/>², rescale to
-/// [0,1], normalise by <see cref="Mean"/>/<see cref="Std"/> per RGB channel.
+/// A classifier head of an image tower: the graph output <see cref="Output"/> is <c>float32 [B, Labels.Length]</c>,
+/// column <c>i</c> the probability of <c>Labels[i]</c> (the graph applies its own softmax or sigmoid; the values are
+/// used as they come, not renormalised).
+/// </summary>
+public sealed record ClassifierHead
+{
+    /// <summary>Output tensor name, e.g. <c>probs</c>.</summary>
+    public string Output { get; init; } = "probs";
+    /// <summary>Class labels in output-column order, unique, e.g. nsfwjs's <c>Drawing, Hentai, Neutral, Porn, Sexy</c>.</summary>
+    public string[] Labels { get; init; } = [];
+}
+
+/// <summary>
+/// Image preprocessing declared by a pack: resize (<see cref="Resize"/>, <see cref="Resample"/>), crop, rescale to
+/// [0,1], then <c>(x − mean)/std</c> per RGB channel; NCHW float32 <c>[3, CropSize, CropSize]</c>. The defaults are CLIP's
+/// (Hugging Face <c>CLIPImageProcessor</c>: shortest side to 224 with Pillow's antialiased bicubic, centre crop 224).
 /// </summary>
 public sealed record ImagePreprocessing
 {
-    /// <summary>Target of the shortest side, pixels (CLIP: 224).</summary>
+    /// <summary><see cref="Resize"/> value: shortest side to <see cref="Size"/> keeping the aspect ratio, then a centre crop of <see cref="CropSize"/>².</summary>
+    public const string ResizeShortestEdge = "shortest_edge";
+    /// <summary><see cref="Resize"/> value: both sides to <see cref="Size"/>, ignoring the aspect ratio, no crop (<see cref="CropSize"/> must equal <see cref="Size"/>).</summary>
+    public const string ResizeStretch = "stretch";
+    /// <summary><see cref="Resample"/> value: Pillow's antialiased bicubic (Keys a = −0.5, 8-bit between passes).</summary>
+    public const string ResampleBicubic = "bicubic";
+    /// <summary><see cref="Resample"/> value: Pillow's antialiased bilinear (triangle filter, 8-bit between passes).</summary>
+    public const string ResampleBilinear = "bilinear";
+    /// <summary><see cref="Resample"/> value: TensorFlow.js <c>tf.image.resizeBilinear(x, size, alignCorners = true)</c> on
+    /// float32 <c>byte/255</c> values: 4-tap bilinear interpolation, source coordinate <c>dst·(in−1)/(out−1)</c>, no
+    /// antialiasing, as nsfwjs feeds its models. Needs the full-resolution decode (see <see cref="NeedsFullResolution"/>).</summary>
+    public const string ResampleBilinearAlignCorners = "bilinear-align-corners";
+
+    /// <summary>Target size, pixels: the shortest side (<c>shortest_edge</c>) or both sides (<c>stretch</c>) (CLIP: 224).</summary>
     public int Size { get; init; } = 224;
-    /// <summary>Center-crop edge, pixels (CLIP: 224).</summary>
+    /// <summary>Center-crop edge, pixels; the model's input edge S (CLIP: 224).</summary>
     public int CropSize { get; init; } = 224;
-    /// <summary><c>shortest_edge</c> (only mode supported).</summary>
-    public string Resize { get; init; } = "shortest_edge";
-    /// <summary><c>bicubic</c> or <c>bilinear</c>, Pillow semantics.</summary>
-    public string Resample { get; init; } = "bicubic";
+    /// <summary><c>shortest_edge</c> (then a centre crop) or <c>stretch</c> (no crop).</summary>
+    public string Resize { get; init; } = ResizeShortestEdge;
+    /// <summary><c>bicubic</c> or <c>bilinear</c> (Pillow semantics), or <c>bilinear-align-corners</c> (TensorFlow.js semantics).</summary>
+    public string Resample { get; init; } = ResampleBicubic;
+    /// <summary>Per-channel mean subtracted after rescaling to [0,1] (RGB).</summary>
     public float[] Mean { get; init; } = [0.48145466f, 0.4578275f, 0.40821073f];
+    /// <summary>Per-channel divisor applied after the mean (RGB), positive.</summary>
     public float[] Std { get; init; } = [0.26862954f, 0.26130258f, 0.27577711f];
+
+    /// <summary>
+    /// True when the result depends on the decode resolution beyond rounding: a resampler without antialiasing reads a
+    /// few source pixels per output pixel, so a JPEG decoded at a DCT-reduced scale (which averages) gives materially
+    /// different inputs than the full-resolution pixels its reference implementation sees. Such packs are fed full-resolution decodes.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool NeedsFullResolution => Resample == ResampleBilinearAlignCorners;
 }
 
 /// <summary>Audio tower: <c>input_features float32 [B,1,frames,melBins]</c> log-mel → <c>audio_embeds float32 [B,D]</c>.</summary>

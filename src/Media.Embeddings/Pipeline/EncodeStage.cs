@@ -23,7 +23,7 @@ public sealed record EncodeSettings
 /// <summary>
 /// The encode stage of the pipeline, free of any message-bus code: read bytes, SHA-256, skip bytes that are already
 /// catalogued (no re-encoding), decode, PDQ with its dihedral hashes, and one embedding per loaded pack through that
-/// pack's <see cref="InferenceBatcher"/>. Items of a call are processed in parallel; a rejected item does not affect the others.
+/// pack's <see cref="InferenceBatcher"/> (with the class probabilities of packs that have a classifier head). Items of a call are processed in parallel; a rejected item does not affect the others.
 /// <para>Bad input is rejected per item with a reason (<see cref="MediaRejectedException"/> from the decoders). Should an
 /// item fail in any other way (a decoder bug, a failed inference batch), the failed items are encoded again one by one,
 /// alone, after the rest of the call; an item that fails alone too is rejected with the error as its reason and logged.
@@ -58,7 +58,9 @@ public sealed class EncodeStage : IAsyncDisposable
         _imageTowers = packs.Where(p => p.Image is not null)
             .Select(p => (p, new ClipImagePreprocessor(p.Image!.Preprocessing), new InferenceBatcher(p.Image!, _settings.MaxBatch))).ToArray();
         var minSide = Math.Max(512, _imageTowers.Select(t => t.Pack.Image!.Preprocessing.Size).DefaultIfEmpty(0).Max());
-        _decodeOptions = _settings.ExactPdq ? DecodeOptions.FullResolution : new DecodeOptions { MinShortSide = minSide };
+        // A resampler without antialiasing (nsfwjs's align-corners bilinear) must see the full-resolution pixels its reference sees.
+        var fullResolution = _settings.ExactPdq || _imageTowers.Any(t => t.Pack.Image!.Preprocessing.NeedsFullResolution);
+        _decodeOptions = fullResolution ? DecodeOptions.FullResolution : new DecodeOptions { MinShortSide = minSide };
     }
 
     /// <summary>Encodes a batch of submissions; one result per submission, in order (<see cref="MediaEncoded.Error"/> set for a rejected one).</summary>
@@ -113,8 +115,9 @@ public sealed class EncodeStage : IAsyncDisposable
                 if (s.Packs is { Length: > 0 } wanted && !wanted.Contains(pack.Name)) continue;
                 var tensor = new float[pre.ValuesPerImage];
                 pre.Preprocess(decoded.Image, tensor);
-                var vector = await batcher.EmbedAsync(tensor, cancel);
-                embeddings.Add(new PackEmbedding(pack.Name, pack.Manifest.Version, pack.Manifest.Space, pack.Manifest.Semantic, vector));
+                var encoding = await batcher.EncodeAsync(tensor, cancel);
+                embeddings.Add(new PackEmbedding(pack.Name, pack.Manifest.Version, pack.Manifest.Space, pack.Manifest.Semantic, encoding.Embedding,
+                    pack.Image!.Classification(encoding.Probabilities)));
             }
             return new MediaEncoded(s.SubmissionId, s.CorrelationId, path, sha, false, Modalities.Image,
                 decoded.Format.Name(), bytes.Length, decoded.Width, decoded.Height, pdq.Hash.ToString(), pdq.Quality,

@@ -5,33 +5,50 @@ using Media.Embeddings.Packs;
 namespace Media.Embeddings.Preprocessing;
 
 /// <summary>
-/// CLIP image preprocessing as Hugging Face <c>CLIPImageProcessor</c> and OpenAI CLIP do it:
-/// resize so the shortest side is <c>size</c> (the long side <c>⌊size·long/short⌋</c>) with Pillow's
-/// <c>Image.resize(…, BICUBIC)</c> — the separable, antialiased convolution of Pillow's
-/// <c>libImaging/Resample.c</c> (bicubic a = −0.5, support scaled by the downscale factor, 22-bit fixed-point
-/// weights, horizontal pass then vertical, 8-bit rounding and clipping between passes) — then a center crop
-/// (offset ⌊(dim − crop)/2⌋ as HF's <c>center_crop</c>), rescale to [0,1] and per-channel <c>(x − mean)/std</c>.
-/// Output: float32 NCHW <c>[3, crop, crop]</c>. Only the pixels inside the crop are computed; they equal
-/// Pillow's full resize followed by the crop. Thread-safe.
+/// The image preprocessing a pack declares (<see cref="ImagePreprocessing"/>), turning a decoded RGB image into the
+/// float32 NCHW tensor <c>[3, crop, crop]</c> its image tower takes. Two resamplers:
+/// <list type="bullet">
+/// <item><c>bicubic</c> / <c>bilinear</c>: CLIP preprocessing as Hugging Face <c>CLIPImageProcessor</c> and OpenAI CLIP do it
+/// — Pillow's <c>Image.resize(…, BICUBIC|BILINEAR)</c>, the separable, antialiased convolution of Pillow's
+/// <c>libImaging/Resample.c</c> (bicubic a = −0.5, support scaled by the downscale factor, 22-bit fixed-point weights,
+/// horizontal pass then vertical, 8-bit rounding and clipping between passes) — then rescale to [0,1] and per-channel
+/// <c>(x − mean)/std</c>.</item>
+/// <item><c>bilinear-align-corners</c>: nsfwjs's <c>infer</c> — <c>img.toFloat().div(255)</c>, then TensorFlow.js
+/// <c>tf.image.resizeBilinear(x, [size, size], alignCorners = true)</c> as its CPU kernel computes it
+/// (<c>tfjs-backend-cpu</c> <c>ResizeBilinear</c>: source coordinate <c>dst·(in−1)/(out−1)</c>, floor/ceil neighbours
+/// clamped to the image, interpolation in double precision, stored as float32; no antialiasing), then
+/// <c>(x − mean)/std</c> in float32 (identity for nsfwjs's mean 0, std 1), bit for bit what tfjs feeds the model.</item>
+/// </list>
+/// Resize: <c>shortest_edge</c> scales the shortest side to <c>size</c> (the long side <c>⌊size·long/short⌋</c>) and
+/// centre-crops at ⌊(dim − crop)/2⌋ as HF's <c>center_crop</c>; <c>stretch</c> scales both sides to <c>size</c> and
+/// does not crop. Only the pixels inside the crop are computed; they equal the full resize followed by the crop.
+/// Thread-safe.
 /// </summary>
 public sealed class ClipImagePreprocessor
 {
     const int PrecisionBits = 32 - 8 - 2;
     readonly ImagePreprocessing _spec;
-    readonly Func<double, double> _filter;
+    readonly Func<double, double>? _filter;
     readonly double _support;
+    readonly bool _alignCorners;
     readonly float[] _scale = new float[3];
     readonly float[] _offset = new float[3];
 
+    /// <exception cref="ArgumentException">The spec names a resize or resample this class does not implement.</exception>
     public ClipImagePreprocessor(ImagePreprocessing spec)
     {
         _spec = spec;
-        (_filter, _support) = spec.Resample switch
+        if (spec.Resize is not (ImagePreprocessing.ResizeShortestEdge or ImagePreprocessing.ResizeStretch))
+            throw new ArgumentException($"resize '{spec.Resize}' is not supported", nameof(spec));
+        if (spec.Resize == ImagePreprocessing.ResizeStretch && spec.CropSize != spec.Size)
+            throw new ArgumentException($"resize 'stretch' needs cropSize = size, got {spec.CropSize} and {spec.Size}", nameof(spec));
+        switch (spec.Resample)
         {
-            "bicubic" => ((Func<double, double>)Bicubic, 2.0),
-            "bilinear" => (Bilinear, 1.0),
-            _ => throw new ArgumentException($"resample '{spec.Resample}' is not supported", nameof(spec)),
-        };
+            case ImagePreprocessing.ResampleBicubic: (_filter, _support) = (Bicubic, 2.0); break;
+            case ImagePreprocessing.ResampleBilinear: (_filter, _support) = (Bilinear, 1.0); break;
+            case ImagePreprocessing.ResampleBilinearAlignCorners: _alignCorners = true; break;
+            default: throw new ArgumentException($"resample '{spec.Resample}' is not supported", nameof(spec));
+        }
         for (var c = 0; c < 3; c++)
         {
             _scale[c] = 1f / (255f * spec.Std[c]);
@@ -55,7 +72,12 @@ public sealed class ClipImagePreprocessor
     {
         var crop = _spec.CropSize;
         if (destination.Length < ValuesPerImage) throw new ArgumentException($"need {ValuesPerImage} floats", nameof(destination));
-        var (rw, rh) = ResizeTarget(image.Width, image.Height, _spec.Size);
+        var (rw, rh) = _spec.Resize == ImagePreprocessing.ResizeStretch ? (_spec.Size, _spec.Size) : ResizeTarget(image.Width, image.Height, _spec.Size);
+        if (_alignCorners)
+        {
+            ResizeAlignCorners(image, rw, rh, (rw - crop) / 2, (rh - crop) / 2, crop, crop, destination);
+            return;
+        }
         var resized = ResizeCropped(image, rw, rh, (rw - crop) / 2, (rh - crop) / 2, crop, crop);
 
         // Deinterleave into planes and normalise: x/255·(1/std) − mean/std, vectorised per plane.
@@ -74,8 +96,10 @@ public sealed class ClipImagePreprocessor
     /// Pillow's resize of <paramref name="image"/> to <paramref name="outW"/>×<paramref name="outH"/>, computing only the
     /// window [<paramref name="left"/>, +<paramref name="width"/>) × [<paramref name="top"/>, +<paramref name="height"/>). Returns interleaved RGB bytes.
     /// </summary>
+    /// <exception cref="InvalidOperationException">This preprocessor resamples with <c>bilinear-align-corners</c>, not Pillow.</exception>
     public byte[] ResizeCropped(RgbImage image, int outW, int outH, int left, int top, int width, int height)
     {
+        if (_filter is null) throw new InvalidOperationException($"ResizeCropped is Pillow's resize; this preprocessor resamples with '{_spec.Resample}'");
         var horizontal = Coefficients(image.Width, outW, left, width);
         var vertical = Coefficients(image.Height, outH, top, height);
         var needH = outW != image.Width;
@@ -134,6 +158,61 @@ public sealed class ClipImagePreprocessor
         return output;
     }
 
+    /// <summary>
+    /// TensorFlow.js <c>resizeBilinear(alignCorners = true, halfPixelCenters = false)</c> (tfjs-backend-cpu) of
+    /// <paramref name="image"/>'s float32 <c>byte/255</c> values to <paramref name="outW"/>×<paramref name="outH"/>, computing
+    /// the window [<paramref name="left"/>, +<paramref name="width"/>) × [<paramref name="top"/>, +<paramref name="height"/>),
+    /// then <c>(x − mean)/std</c>; writes NCHW planes into <paramref name="destination"/>.
+    /// </summary>
+    void ResizeAlignCorners(RgbImage image, int outW, int outH, int left, int top, int width, int height, Span<float> destination)
+    {
+        // Per output column and row: the two source indexes and the fraction, exactly as the tfjs kernel computes them.
+        var (x0, x1, fx) = AlignCornersTaps(image.Width, outW, left, width);
+        var (y0, y1, fy) = AlignCornersTaps(image.Height, outH, top, height);
+        var src = image.Pixels;
+        var stride = image.Width * 3;
+        var plane = width * height;
+        float m0 = _spec.Mean[0], m1 = _spec.Mean[1], m2 = _spec.Mean[2], s0 = _spec.Std[0], s1 = _spec.Std[1], s2 = _spec.Std[2];
+        for (var y = 0; y < height; y++)
+        {
+            int top0 = y0[y] * stride, bot0 = y1[y] * stride;
+            var rowFrac = fy[y];
+            for (var x = 0; x < width; x++)
+            {
+                int l = x0[x] * 3, r = x1[x] * 3;
+                var colFrac = fx[x];
+                var o = y * width + x;
+                for (var c = 0; c < 3; c++)
+                {
+                    // float32(byte / 255) as tfjs's toFloat().div(255) stores it, then the kernel's double arithmetic.
+                    double tl = src[top0 + l + c] / 255f, tr = src[top0 + r + c] / 255f, bl = src[bot0 + l + c] / 255f, br = src[bot0 + r + c] / 255f;
+                    var t = tl + (tr - tl) * colFrac;
+                    var b = bl + (br - bl) * colFrac;
+                    var v = (float)(t + (b - t) * rowFrac);
+                    destination[c * plane + o] = c switch { 0 => (v - m0) / s0, 1 => (v - m1) / s1, _ => (v - m2) / s2 };
+                }
+            }
+        }
+    }
+
+    /// <summary>tfjs's <c>ResizeBilinear</c> source taps for output indices [first, first+count) of an <paramref name="inSize"/> → <paramref name="outSize"/> resize with align corners.</summary>
+    static (int[] Floor, int[] Ceil, double[] Frac) AlignCornersTaps(int inSize, int outSize, int first, int count)
+    {
+        var ratio = outSize > 1 ? (double)(inSize - 1) / (outSize - 1) : (double)inSize / outSize;
+        var floor = new int[count];
+        var ceil = new int[count];
+        var frac = new double[count];
+        for (var i = 0; i < count; i++)
+        {
+            var source = ratio * (first + i);
+            var f = Math.Max(0, (int)Math.Floor(source));
+            floor[i] = f;
+            frac[i] = source - f;
+            ceil[i] = Math.Min(inSize - 1, (int)Math.Ceiling(source));
+        }
+        return (floor, ceil, frac);
+    }
+
     static byte Clip8(int v) => v <= 0 ? (byte)0 : v >= 255 << PrecisionBits ? (byte)255 : (byte)(v >> PrecisionBits);
 
     sealed record Coeffs(int[] Min, int[] Count, int[] Weights, int Ksize);
@@ -157,7 +236,7 @@ public sealed class ClipImagePreprocessor
             var xmin = Math.Max((int)(center - support + 0.5), 0);
             var xmax = Math.Min((int)(center + support + 0.5), inSize) - xmin;
             var ww = 0.0;
-            for (var x = 0; x < xmax; x++) { k[x] = _filter((x + xmin - center + 0.5) * ss); ww += k[x]; }
+            for (var x = 0; x < xmax; x++) { k[x] = _filter!((x + xmin - center + 0.5) * ss); ww += k[x]; }
             for (var x = 0; x < xmax; x++)
             {
                 var w = ww != 0.0 ? k[x] / ww : k[x];

@@ -82,4 +82,47 @@ public class ClipImagePreprocessorTests
         Assert.All(tensor[plane..(2 * plane)], v => Assert.Equal((128f / 255 - Clip.Mean[1]) / Clip.Std[1], v, 4));
         Assert.All(tensor[(2 * plane)..], v => Assert.Equal(-Clip.Mean[2] / Clip.Std[2], v, 4));
     }
+
+    static readonly ImagePreprocessing Nsfwjs = new()
+    {
+        Size = 3, CropSize = 3, Resize = ImagePreprocessing.ResizeStretch, Resample = ImagePreprocessing.ResampleBilinearAlignCorners,
+        Mean = [0, 0, 0], Std = [1, 1, 1],
+    };
+
+    [Fact]
+    public void Align_corners_keeps_the_corner_pixels_and_interpolates_between_them()
+    {
+        // 2×2 → 3×3 with align corners: the source corners land on the output corners, the middle is the mean of all four.
+        var px = new byte[] { 0, 10, 200, 100, 20, 200, 50, 30, 0, 255, 40, 0 };
+        var pre = new ClipImagePreprocessor(Nsfwjs);
+        var t = new float[pre.ValuesPerImage];
+        pre.Preprocess(new RgbImage(2, 2, px), t);
+        Assert.Equal([0f, 50 / 255f, 100 / 255f, 25 / 255f, 101.25f / 255, 177.5f / 255, 50 / 255f, 152.5f / 255, 1f], t[..9], new ToleranceComparer(1e-6f));
+        Assert.Equal(25f / 255, t[9 + 4], 6);   // green middle: (10 + 20 + 30 + 40) / 4
+        Assert.Equal(100f / 255, t[18 + 4], 6); // blue middle: (200 + 200 + 0 + 0) / 4
+    }
+
+    [Fact]
+    public void Stretch_ignores_the_aspect_ratio_and_mean_std_apply_after_the_resize()
+    {
+        // A 40×10 image whose left half is black and right half white: stretched to 3×3 the middle column is the
+        // interpolation at x = 19.5 (align corners: 39/2), between black (x 19) and white (x 20), so 0.5 on every row.
+        var px = new byte[40 * 10 * 3];
+        for (var y = 0; y < 10; y++)
+            for (var x = 20; x < 40; x++)
+                for (var c = 0; c < 3; c++) px[(y * 40 + x) * 3 + c] = 255;
+        var pre = new ClipImagePreprocessor(Nsfwjs with { Mean = [0.5f, 0.5f, 0.5f], Std = [0.25f, 0.25f, 0.25f] });
+        var t = new float[pre.ValuesPerImage];
+        pre.Preprocess(new RgbImage(40, 10, px), t);
+        for (var row = 0; row < 3; row++)
+            Assert.Equal([-2f, 0f, 2f], t[(row * 3)..(row * 3 + 3)]);
+        Assert.Throws<InvalidOperationException>(() => pre.ResizeCropped(new RgbImage(40, 10, px), 3, 3, 0, 0, 3, 3));
+    }
+
+    sealed class ToleranceComparer(float tolerance) : IEqualityComparer<float>
+    {
+        public bool Equals(float a, float b) => Math.Abs(a - b) <= tolerance;
+        public int GetHashCode(float v) => 0;
+    }
 }
+

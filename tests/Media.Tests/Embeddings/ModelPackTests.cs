@@ -118,4 +118,66 @@ public class ModelPackTests
             Assert.Contains("make models", ex.Message);
         }
     }
+
+    static string NsfwPack => Path.Combine(Paths.RepoRoot, "models", "nsfw-mobilenet-v2");
+
+    [Fact]
+    public void Nsfw_pack_loads_with_its_classifier_and_nsfwjs_preprocessing_and_no_text_tower()
+    {
+        using var pack = NsfwPipelineTests.LoadPack();
+        Assert.True(pack.Manifest.Semantic);
+        Assert.Null(pack.Text);
+        Assert.Equal(1280, pack.Image!.Dimension);
+        Assert.Equal(["Drawing", "Hentai", "Neutral", "Porn", "Sexy"], pack.Image.Labels);
+        Assert.Equal("probs", pack.Image.Classifier!.Output);
+        var p = pack.Image.Preprocessing;
+        Assert.Equal(("stretch", "bilinear-align-corners", 224, 224), (p.Resize, p.Resample, p.Size, p.CropSize));
+        Assert.True(p.NeedsFullResolution);
+    }
+
+    [Theory]
+    [InlineData("resize", "squash", "image.preprocess.resize 'squash' is not supported (shortest_edge, stretch)")]
+    [InlineData("resample", "lanczos", "image.preprocess.resample 'lanczos' is not supported (bicubic, bilinear, bilinear-align-corners)")]
+    [InlineData("size", "256", "image.preprocess.resize 'stretch' does not crop, so cropSize must equal size, got size 256, cropSize 224")]
+    public void Bad_preprocessing_is_named(string field, string value, string message)
+    {
+        using var tmp = new TempDir();
+        var dir = tmp.CopyFolder(Paths.ColorClip, "pack");
+        EditManifest(dir, m =>
+        {
+            var pre = m["image"]!["preprocess"]!;
+            pre["resize"] = "stretch";
+            pre[field] = int.TryParse(value, out var n) ? n : value;
+        });
+        var ex = Assert.Throws<ModelPackException>(() => ModelPack.ReadManifest(dir));
+        Assert.Contains(message, ex.Message);
+    }
+
+    [Fact]
+    public void Stretch_and_align_corners_load_on_any_pack_that_declares_them()
+    {
+        using var tmp = new TempDir();
+        var dir = tmp.CopyFolder(Paths.ColorClip, "pack");
+        EditManifest(dir, m => { m["image"]!["preprocess"]!["resize"] = "stretch"; m["image"]!["preprocess"]!["resample"] = "bilinear-align-corners"; });
+        using var pack = ModelPack.Load(dir, Cpu);
+        Assert.True(pack.Image!.Preprocessing.NeedsFullResolution);
+        Assert.Empty(pack.Image.Labels);
+    }
+
+    [Theory]
+    [InlineData("""{"output": "probs", "labels": ["Drawing", "Hentai", "Neutral", "Porn"]}""", "image.classifier.output 'probs' has shape [?,5], expected [?,4]")]
+    [InlineData("""{"output": "logits", "labels": ["a", "b", "c", "d", "e"]}""", "image.classifier.output 'logits' is not an output of the ONNX model (it has: embedding, probs)")]
+    [InlineData("""{"output": "probs", "labels": []}""", "image.classifier.labels is empty")]
+    [InlineData("""{"output": "probs", "labels": ["a", "b", "A", "d", "e"]}""", "image.classifier.labels names 'a' twice")]
+    [InlineData("""{"output": "embedding", "labels": ["a"]}""", "image.classifier.output 'embedding' is the embedding output too")]
+    public void Classifier_head_is_checked_against_the_model(string classifier, string message)
+    {
+        using var tmp = new TempDir();
+        NsfwPipelineTests.LoadPack().Dispose(); // fails with "run make packs" when the model is missing
+        var dir = tmp.CopyFolder(NsfwPack, "pack");
+        EditManifest(dir, m => m["image"]!["classifier"] = JsonNode.Parse(classifier));
+        var ex = Assert.Throws<ModelPackException>(() => ModelPack.Load(dir, Cpu));
+        Assert.Contains("pack.json", ex.Message);
+        Assert.Contains(message, ex.Message);
+    }
 }
