@@ -13,7 +13,9 @@ namespace Media.Application;
 /// pack that can embed the query answers (a text query reaches images through CLIP-style packs and audio through
 /// CLAP-style ones) and the hits are merged by their raw cosine similarity. Scores from different embedding spaces are
 /// <b>not</b> calibrated against each other — a 0.3 in one space is not a 0.3 in another — so every hit names the pack
-/// whose space produced it, and callers who need comparable scores search one pack at a time.
+/// whose space produced it, and callers who need comparable scores search one pack at a time. A text query to packs
+/// without a text tower (an image classifier pack such as <c>nsfw-mobilenet-v2</c>) fails with
+/// "pack X has no text tower; it cannot embed text".
 /// </summary>
 public sealed class SearchService(IndexedCatalog store, IReadOnlyList<ModelPack> packs, ImageDecoder? decoder = null)
 {
@@ -51,7 +53,10 @@ public sealed class SearchService(IndexedCatalog store, IReadOnlyList<ModelPack>
                     if (store.Find(h.Id) is { } m) hits.Add(new SearchHit(m.Id, store.PathOf(h.Id) ?? "", m.Modality, Math.Round(h.Similarity, 6), pack.Name));
                 }
             }
-            if (!answered) return Fail($"no loaded pack can embed {(hasText ? "a text" : hasImage ? "an image" : "an audio")} query");
+            if (!answered && hasText)
+                return Fail(candidates.Length == 1 ? ModelPack.NoTextTower(candidates[0].Name)
+                    : $"no loaded pack can embed a text query: {string.Join("; ", candidates.Select(p => ModelPack.NoTextTower(p.Name)))}");
+            if (!answered) return Fail($"no loaded pack can embed {(hasImage ? "an image" : "an audio")} query");
             var merged = hits.GroupBy(h => h.Id).Select(g => g.MaxBy(h => h.Score)!).OrderByDescending(h => h.Score).Take(request.K).ToArray();
             return new SearchResponse(merged);
         }

@@ -6,7 +6,10 @@ using Media.Embeddings.Runtime;
 
 namespace Media.Cli.Commands;
 
-/// <summary><c>media embed --pack DIR [--device D] [--json] (--text T... | --image FILE...)</c>: one unit-norm embedding per input.</summary>
+/// <summary>
+/// <c>media embed --pack DIR [--device D] [--json] (--text T... | --image FILE...)</c>: one unit-norm embedding per input;
+/// for images of a pack with a classifier head also the class probabilities (<c>"classification": {label: p}</c>).
+/// </summary>
 static class EmbedCommand
 {
     public static Command Create()
@@ -47,7 +50,7 @@ static class EmbedCommand
                 {
                     if (loaded.Text is null)
                     {
-                        CliOutput.Error($"pack '{loaded.Name}' has no text tower");
+                        CliOutput.Error(ModelPack.NoTextTower(loaded.Name));
                         return 2;
                     }
                     var vectors = loaded.Text.Encode(texts);
@@ -80,20 +83,34 @@ static class EmbedCommand
             catch (MediaRejectedException ex) { return (path, image: (RgbImage?)null, error: ex.Message); }
         }).ToArray();
         var ok = decoded.Where(d => d.image is not null).ToArray();
-        var vectors = ok.Length == 0 ? [] : pipeline.Embed(ok.Select(d => d.image!).ToArray());
+        var encodings = ok.Length == 0 ? [] : pipeline.Encode(ok.Select(d => d.image!).ToArray());
         var next = 0;
         foreach (var (path, image, error) in decoded)
         {
-            if (image is not null) Emit(json, path, "image", pack, vectors[next++]);
+            if (image is not null)
+            {
+                var e = encodings[next++];
+                Emit(json, path, "image", pack, e.Embedding, pack.Image!.Classification(e.Probabilities));
+            }
             else if (json) CliOutput.Line(new { input = path, modality = "image", pack = pack.Name, error });
             else CliOutput.Error($"{path}: {error}");
         }
         return ok.Length == decoded.Length ? 0 : 1;
     }
 
-    internal static void Emit(bool json, string input, string modality, ModelPack pack, float[] embedding)
+    /// <summary>One output line: JSON <c>{"input", "modality", "pack", "dim", "embedding"}</c> plus <c>"classification"</c> when
+    /// given, or tab-separated text (the classification as <c>label=p</c> pairs in a fourth column).</summary>
+    internal static void Emit(bool json, string input, string modality, ModelPack pack, float[] embedding, IReadOnlyDictionary<string, double>? classification = null)
     {
-        if (json) CliOutput.Line(new { input, modality, pack = pack.Name, dim = embedding.Length, embedding });
-        else Console.WriteLine($"{modality}\t{input}\t[{string.Join(", ", embedding.Select(v => v.ToString("0.0000")))}]");
+        if (json)
+        {
+            if (classification is null) CliOutput.Line(new { input, modality, pack = pack.Name, dim = embedding.Length, embedding });
+            else CliOutput.Line(new { input, modality, pack = pack.Name, dim = embedding.Length, classification, embedding });
+        }
+        else
+        {
+            var classes = classification is null ? "" : "\t" + string.Join(" ", classification.Select(c => $"{c.Key}={c.Value:0.0000}"));
+            Console.WriteLine($"{modality}\t{input}\t[{string.Join(", ", embedding.Select(v => v.ToString("0.0000")))}]{classes}");
+        }
     }
 }
