@@ -13,7 +13,7 @@ namespace Media.Application;
 /// <list type="table">
 /// <item><term>any role</term><description><see cref="LoadedPacks"/></description></item>
 /// <item><term>encode</term><description><see cref="EncodeStage"/>; without detect or query also a <see cref="CatalogLookup"/>, so bytes already catalogued are not encoded again</description></item>
-/// <item><term>detect</term><description><see cref="IMediaCatalog"/>, <see cref="IndexedCatalog"/>, <see cref="SequenceGate"/>, <see cref="DuplicateDetector"/> with the anomaly and concept rules</description></item>
+/// <item><term>detect</term><description><see cref="IMediaCatalog"/>, <see cref="IndexedCatalog"/>, <see cref="SequenceGate"/>, <see cref="DuplicateDetector"/> with the anomaly rule and the policy's concept and classification rules (<see cref="PolicyRules"/>)</description></item>
 /// <item><term>query</term><description><see cref="IMediaCatalog"/>, <see cref="IndexedCatalog"/>, <see cref="SearchService"/></description></item>
 /// </list>
 /// Every service is a singleton that the container owns and disposes. <see cref="Start"/> builds them at once, so a
@@ -63,7 +63,7 @@ public static class MediaServices
                 var allowNonSemantic = options.AllowNonSemantic || options.Detection.Anomaly.AllowNonSemantic;
                 var rules = new List<IFlagRule> { new AnomalyRule(store, options.Detection.Anomaly with { AllowNonSemantic = allowNonSemantic }) };
                 if (options.PolicyFile is { } policy)
-                    rules.Add(ConceptReferences.Load(policy, sp.GetRequiredService<LoadedPacks>(), options.AllowNonSemantic));
+                    rules.AddRange(PolicyRules.Load(policy, sp.GetRequiredService<LoadedPacks>(), options.AllowNonSemantic));
                 return new DuplicateDetector(store, options.Detection, rules);
             });
         }
@@ -76,8 +76,8 @@ public static class MediaServices
     /// <exception cref="Media.Embeddings.Packs.ModelPackException">A pack fails to load.</exception>
     /// <exception cref="Media.Embeddings.Runtime.ExecutionProviderException">The device cannot engage.</exception>
     /// <exception cref="CatalogException">The catalog cannot be opened.</exception>
-    /// <exception cref="FormatException">The concept policy file is invalid.</exception>
-    /// <exception cref="ArgumentException">The concept policy cannot be used with the loaded packs.</exception>
+    /// <exception cref="FormatException">The policy file is invalid.</exception>
+    /// <exception cref="ArgumentException">The policy cannot be used with the loaded packs.</exception>
     /// <exception cref="Media.Codecs.MediaRejectedException">A concept example cannot be decoded.</exception>
     public static void Start(IServiceProvider services)
     {

@@ -105,17 +105,19 @@ public sealed record MediaEncoded(
     uint[]? Chromaprint = null);
 
 /// <summary>A detection result attached to an item.</summary>
-/// <param name="Kind"><c>exact_duplicate</c>, <c>near_duplicate</c>, <c>anomaly</c> or <c>concept</c>.</param>
+/// <param name="Kind"><c>exact_duplicate</c>, <c>near_duplicate</c>, <c>anomaly</c>, <c>concept</c> or <c>classification</c>.</param>
 /// <param name="Method"><c>sha256</c>, <c>pdq</c>, <c>embedding:&lt;pack&gt;</c>, …</param>
 /// <param name="Of">Id of the media this one duplicates.</param>
 /// <param name="OfPath">First path seen for <paramref name="Of"/>.</param>
 /// <param name="Distance">Distance that triggered the flag (Hamming bits for PDQ, cosine distance for embeddings, 0 for SHA-256).</param>
 /// <param name="Threshold">The policy threshold it was compared with.</param>
-/// <param name="Score">For <c>anomaly</c>: the k-NN outlier score (mean cosine distance to the k nearest); for <c>concept</c>: the cosine similarity.</param>
+/// <param name="Score">For <c>anomaly</c>: the k-NN outlier score (mean cosine distance to the k nearest); for <c>concept</c>: the cosine
+/// similarity; for <c>classification</c>: the class probability in [0, 1].</param>
 /// <param name="Concept">For <c>concept</c>: the concept's name.</param>
-/// <param name="Action">For <c>concept</c>: the policy's action label (e.g. <c>review</c>, <c>block</c>).</param>
+/// <param name="Action">For <c>concept</c> and <c>classification</c>: the policy's action label (e.g. <c>review</c>, <c>block</c>).</param>
+/// <param name="Label">For <c>classification</c>: the class label (as the pack's classifier names it, e.g. <c>Drawing</c>).</param>
 public sealed record MediaFlag(string Kind, string Method, string? Of = null, string? OfPath = null, double? Distance = null, double? Threshold = null,
-    double? Score = null, string? Concept = null, string? Action = null);
+    double? Score = null, string? Concept = null, string? Action = null, string? Label = null);
 
 /// <summary>The final result of a submission. Exactly one per <see cref="MediaSubmitted"/>.</summary>
 public sealed record MediaProcessed(
@@ -140,6 +142,10 @@ public sealed record AnomalyDetected(Guid SubmissionId, Guid CorrelationId, stri
 
 /// <summary>Published when an item matches a concept of the moderation policy.</summary>
 public sealed record ConceptMatched(Guid SubmissionId, Guid CorrelationId, string MediaId, string Path, MediaFlag Flag);
+
+/// <summary>Published when a pack's classifier gives an item a class probability at or above a <c>classifications</c> rule of the
+/// moderation policy; <c>Flag</c> has kind <c>classification</c>, the label, the probability as score, the threshold and the action.</summary>
+public sealed record ClassificationMatched(Guid SubmissionId, Guid CorrelationId, string MediaId, string Path, MediaFlag Flag);
 
 /// <summary>Published when an item is rejected (corrupt, unsupported, over a limit).</summary>
 public sealed record MediaRejected(Guid SubmissionId, Guid CorrelationId, string Path, string Reason);

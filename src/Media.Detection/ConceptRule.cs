@@ -14,8 +14,18 @@ namespace Media.Detection;
 /// <param name="Action">Label passed through to the flag, e.g. <c>review</c>.</param>
 public sealed record ConceptSpec(string Name, string[]? Prompts, string[]? Examples, double Threshold, string Action = "review");
 
-/// <summary>A policy file: <c>{"concepts": [ … ]}</c>.</summary>
-public sealed record ConceptPolicy(ConceptSpec[] Concepts)
+/// <summary>One classification rule of a moderation policy: flag an item when a pack's classifier gives a label a probability at or above a threshold.</summary>
+/// <param name="Pack">Name of the pack whose classifier head is read (its <c>pack.json</c> <c>name</c>, e.g. <c>nsfw-mobilenet-v2</c>).</param>
+/// <param name="Label">One of that classifier's labels, e.g. <c>Drawing</c> (matched without regard to case; the flag uses the pack's spelling).</param>
+/// <param name="Threshold">Probability in (0, 1] at or above which an item matches.</param>
+/// <param name="Action">Label passed through to the flag, e.g. <c>review</c>.</param>
+public sealed record ClassificationSpec(string Pack, string Label, double Threshold, string Action = "review");
+
+/// <summary>
+/// A moderation policy file: <c>{"concepts": [ … ], "classifications": [ … ]}</c>. Either list may be left out, not both.
+/// After <see cref="Load"/> both are non-null (empty when absent).
+/// </summary>
+public sealed record ConceptPolicy(ConceptSpec[] Concepts, ClassificationSpec[]? Classifications = null)
 {
     static readonly JsonSerializerOptions Json = new() { PropertyNameCaseInsensitive = true, ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
 
@@ -31,12 +41,24 @@ public sealed record ConceptPolicy(ConceptSpec[] Concepts)
         {
             throw new FormatException($"{path}: {ex.Message}", ex);
         }
-        if (policy?.Concepts is not { Length: > 0 }) throw new FormatException($"{path}: no concepts");
+        if (policy is null) throw new FormatException($"{path}: empty policy");
+        policy = policy with { Concepts = policy.Concepts ?? [], Classifications = policy.Classifications ?? [] };
+        if (policy.Concepts.Length == 0 && policy.Classifications!.Length == 0) throw new FormatException($"{path}: no concepts and no classifications");
         foreach (var c in policy.Concepts)
         {
-            if (string.IsNullOrWhiteSpace(c.Name)) throw new FormatException($"{path}: a concept has no name");
+            if (c is null || string.IsNullOrWhiteSpace(c.Name)) throw new FormatException($"{path}: a concept has no name");
             if ((c.Prompts?.Length ?? 0) + (c.Examples?.Length ?? 0) == 0) throw new FormatException($"{path}: concept '{c.Name}' has neither prompts nor examples");
             if (c.Threshold is < -1 or > 1) throw new FormatException($"{path}: concept '{c.Name}' threshold {c.Threshold} is not a cosine similarity in [-1, 1]");
+        }
+        for (var i = 0; i < policy.Classifications!.Length; i++)
+        {
+            var r = policy.Classifications[i];
+            var which = $"classifications[{i}]";
+            if (r is null) throw new FormatException($"{path}: {which} is null");
+            if (string.IsNullOrWhiteSpace(r.Pack)) throw new FormatException($"{path}: {which} has no pack (the name of a loaded pack with a classifier)");
+            if (string.IsNullOrWhiteSpace(r.Label)) throw new FormatException($"{path}: {which} (pack '{r.Pack}') has no label");
+            if (!(r.Threshold > 0 && r.Threshold <= 1)) throw new FormatException($"{path}: {which} ('{r.Label}' of '{r.Pack}') threshold {r.Threshold} is not a probability in (0, 1]");
+            if (string.IsNullOrWhiteSpace(r.Action)) throw new FormatException($"{path}: {which} ('{r.Label}' of '{r.Pack}') has an empty action");
         }
         return policy;
     }

@@ -11,15 +11,18 @@ public enum FlagKind
     Anomaly,
     /// <summary>The item matches a concept of the moderation policy.</summary>
     Concept,
+    /// <summary>A pack's classifier gives one of the policy's labels a probability at or above the rule's threshold.</summary>
+    Classification,
 }
 
-/// <summary>The wire and storage names of <see cref="FlagKind"/> (<c>exact_duplicate</c>, <c>near_duplicate</c>, <c>anomaly</c>, <c>concept</c>).</summary>
+/// <summary>The wire and storage names of <see cref="FlagKind"/> (<c>exact_duplicate</c>, <c>near_duplicate</c>, <c>anomaly</c>, <c>concept</c>, <c>classification</c>).</summary>
 public static class FlagKinds
 {
     public const string ExactDuplicate = "exact_duplicate";
     public const string NearDuplicate = "near_duplicate";
     public const string Anomaly = "anomaly";
     public const string Concept = "concept";
+    public const string Classification = "classification";
 
     public static string Name(this FlagKind kind) => kind switch
     {
@@ -27,23 +30,26 @@ public static class FlagKinds
         FlagKind.NearDuplicate => NearDuplicate,
         FlagKind.Anomaly => Anomaly,
         FlagKind.Concept => Concept,
+        FlagKind.Classification => Classification,
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 
-    /// <exception cref="FormatException">Not one of the four names.</exception>
+    /// <exception cref="FormatException">Not one of the names above.</exception>
     public static FlagKind Parse(string name) => name switch
     {
         ExactDuplicate => FlagKind.ExactDuplicate,
         NearDuplicate => FlagKind.NearDuplicate,
         Anomaly => FlagKind.Anomaly,
         Concept => FlagKind.Concept,
+        Classification => FlagKind.Classification,
         _ => throw new FormatException($"unknown flag kind '{name}'"),
     };
 }
 
 /// <summary>
 /// How a flag was found, as written in flags: <c>sha256</c>, <c>pdq</c>, <c>chromaprint</c>, <c>embedding:&lt;pack&gt;</c>
-/// (cosine distance, or a concept's similarity), <c>knn:&lt;pack&gt;</c> (anomaly score).
+/// (cosine distance, or a concept's similarity), <c>knn:&lt;pack&gt;</c> (anomaly score), <c>classifier:&lt;pack&gt;</c>
+/// (a class probability of the pack's classifier head).
 /// </summary>
 public static class FlagMethods
 {
@@ -52,6 +58,7 @@ public static class FlagMethods
     public const string Chromaprint = "chromaprint";
     public static string Embedding(string pack) => $"embedding:{pack}";
     public static string Knn(string pack) => $"knn:{pack}";
+    public static string Classifier(string pack) => $"classifier:{pack}";
 }
 
 /// <summary>The final status of a submission.</summary>

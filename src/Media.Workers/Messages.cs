@@ -7,8 +7,9 @@ namespace Media.Workers;
 /// <summary>Maps the application's records to the integration events published on the bus.</summary>
 public static class Messages
 {
-    public static MediaFlag ToMessage(this CatalogFlag f) =>
-        new(f.Kind.Name(), f.Method, f.Of, f.OfPath, f.Distance, f.Threshold, f.Score, f.Label, f.Action);
+    public static MediaFlag ToMessage(this CatalogFlag f) => f.Kind == FlagKind.Classification
+        ? new(f.Kind.Name(), f.Method, f.Of, f.OfPath, f.Distance, f.Threshold, f.Score, Concept: null, f.Action, Label: f.Label)
+        : new(f.Kind.Name(), f.Method, f.Of, f.OfPath, f.Distance, f.Threshold, f.Score, f.Label, f.Action);
 
     public static MediaProcessed ToMessage(this SubmissionRecord r) =>
         new(r.SubmissionId, r.CorrelationId, r.MediaId, r.MediaId, r.Path, r.Modality, r.Status.Name(), [.. r.Flags.Select(ToMessage)], r.Error);
@@ -27,6 +28,7 @@ public static class Messages
                 FlagKind.NearDuplicate => new NearDuplicateDetected(r.SubmissionId, r.CorrelationId, r.MediaId!, r.Path, f),
                 FlagKind.Anomaly => new AnomalyDetected(r.SubmissionId, r.CorrelationId, r.MediaId!, r.Path, f),
                 FlagKind.Concept => new ConceptMatched(r.SubmissionId, r.CorrelationId, r.MediaId!, r.Path, f),
+                FlagKind.Classification => new ClassificationMatched(r.SubmissionId, r.CorrelationId, r.MediaId!, r.Path, f),
                 _ => throw new ArgumentOutOfRangeException(nameof(r), flag.Kind, "unknown flag kind"),
             };
         }

@@ -39,7 +39,10 @@ static class EvaluateCommand
                 {
                     var factory = new OnnxSessionFactory(options.Sessions);
                     packs.AddRange(options.PackDirectories.Select(p => ModelPack.Load(p, factory)));
-                    concepts = ConceptReferences.Load(policy, packs, options.AllowNonSemantic);
+                    // Concepts are evaluated on labelled items; a policy of classifications only has none to evaluate.
+                    var loaded = ConceptPolicy.Load(policy);
+                    if (loaded.Concepts.Length > 0)
+                        concepts = ConceptReferences.Build(loaded, Path.GetDirectoryName(Path.GetFullPath(policy))!, packs, options.AllowNonSemantic);
                 }
                 var evaluator = new TruthEvaluator(store, options.Detection, concepts, options.AllowNonSemantic);
                 var reports = evaluator.Evaluate(file, truthFile.DirectoryName!, parse.GetValue(target));

@@ -97,6 +97,7 @@ static class IngestCommand
             {
                 FlagKinds.Anomaly => $"anomaly ({f.Method}, score {f.Score}/{f.Threshold})",
                 FlagKinds.Concept => $"concept {f.Concept} → {f.Action} ({f.Method}, {f.Score}/{f.Threshold})",
+                FlagKinds.Classification => $"classification {f.Label} → {f.Action} ({f.Method}, {f.Score:0.####}/{f.Threshold})",
                 _ => $"{f.Kind} of {Path.GetFileName(f.OfPath)} ({f.Method}, {f.Distance}/{f.Threshold})",
             }));
             table.AddRow(Markup.Escape(r.Status), Markup.Escape(Path.GetRelativePath(Environment.CurrentDirectory, r.Path)), Markup.Escape(flags));
@@ -104,7 +105,8 @@ static class IngestCommand
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine($"{results.Count(r => r.Status == MediaStatus.Indexed)} indexed, {results.Count(r => r.Status == MediaStatus.Duplicate)} exact duplicates, " +
                                $"{results.Count(r => r.Flags.Any(f => f.Kind == FlagKinds.NearDuplicate))} near-duplicates, {results.Count(r => r.Flags.Any(f => f.Kind == FlagKinds.Anomaly))} anomalies, " +
-                               $"{results.Count(r => r.Flags.Any(f => f.Kind == FlagKinds.Concept))} concept matches, {results.Count(r => r.Status == MediaStatus.Rejected)} rejected");
+                               $"{results.Count(r => r.Flags.Any(f => f.Kind == FlagKinds.Concept))} concept matches, " +
+                               $"{results.Count(r => r.Flags.Any(f => f.Kind == FlagKinds.Classification))} classification matches, {results.Count(r => r.Status == MediaStatus.Rejected)} rejected");
         return code;
     }
 
@@ -113,6 +115,7 @@ static class IngestCommand
     {
         FlagKinds.Anomaly => new { kind = f.Kind, score = f.Score, threshold = f.Threshold, method = f.Method },
         FlagKinds.Concept => new { kind = f.Kind, concept = f.Concept, action = f.Action, score = f.Score, threshold = f.Threshold, method = f.Method },
+        FlagKinds.Classification => new { kind = f.Kind, label = f.Label, score = f.Score, threshold = f.Threshold, action = f.Action, method = f.Method },
         _ => (object)new { kind = f.Kind, of = f.Of, ofPath = f.OfPath, method = f.Method, distance = f.Distance, threshold = f.Threshold },
     };
 

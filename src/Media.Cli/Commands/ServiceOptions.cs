@@ -17,7 +17,7 @@ sealed class ServiceOptions
     public Option<string?> LogLevel { get; } = CommonOptions.LogLevel();
     public Option<string?> Transport { get; } = new("--transport") { Description = "inmemory (one process, default) or rabbitmq. Configuration: Media:Bus:Transport" };
     public Option<string?> RabbitMq { get; } = new("--rabbitmq") { Description = "Broker address amqp://user:pass@host:port/vhost. Configuration: Media:Bus:RabbitMq" };
-    public Option<string?> Policy { get; } = new("--policy") { Description = "Concept policy file (JSON). Configuration: Media:Policy" };
+    public Option<string?> Policy { get; } = new("--policy") { Description = "Moderation policy file (JSON: concepts and/or classifications). Configuration: Media:Policy" };
     public Option<bool> AllowNonSemantic { get; } = new("--allow-nonsemantic") { Description = "Let anomaly scoring and concept policies use semantic:false packs (tests and demos)" };
 
     /// <summary>Adds <c>--policy</c> and <c>--allow-nonsemantic</c> (commands that run detection).</summary>
