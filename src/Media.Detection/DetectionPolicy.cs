@@ -14,8 +14,20 @@ public sealed record ModalityPolicy
     /// <summary>Audio near-duplicate when the Chromaprint bit error rate at the best alignment is at most this (similarity ≥ 0.80).
     /// Measured on speech, chords and sweeps: copies (MP3 128k, Ogg, 22.05 kHz, −6 dB, trimmed 1.5 s) ≤ 0.032, different clips ≥ 0.39.</summary>
     public double ChromaprintMaxBitErrorRate { get; init; } = 1 - Media.Hashing.AudioNearDuplicate.DefaultMinSimilarity;
-    /// <summary>Per-pack overrides of <see cref="EmbeddingMaxCosineDistance"/>, by pack name.</summary>
-    public Dictionary<string, double> PackMaxCosineDistance { get; init; } = new(StringComparer.Ordinal);
+    /// <summary>Per-pack overrides of <see cref="EmbeddingMaxCosineDistance"/>, by pack name. Starts with
+    /// <see cref="MeasuredPackDefaults"/>; configuration adds packs or replaces those values.</summary>
+    public Dictionary<string, double> PackMaxCosineDistance { get; init; } = new(MeasuredPackDefaults, StringComparer.Ordinal);
+
+    /// <summary>
+    /// Built-in near-duplicate thresholds (cosine distance) of packs whose embedding space was calibrated with
+    /// <c>media evaluate</c>: <c>nsfw-mobilenet-v2</c> 0.12 (similarity ≥ 0.88), measured on the pdq photographs and
+    /// their crops, resizes, recompressions, brightenings and mirrors (tools/make_nsfw_calibration.py; README
+    /// "Near-duplicates by the nsfw pack's embedding"): edits ≥ 0.914 similarity, different textured photographs ≤ 0.859.
+    /// </summary>
+    public static IReadOnlyDictionary<string, double> MeasuredPackDefaults { get; } = new Dictionary<string, double>(StringComparer.Ordinal)
+    {
+        ["nsfw-mobilenet-v2"] = 0.12,
+    };
 
     public double CosineThreshold(string pack) => PackMaxCosineDistance.TryGetValue(pack, out var t) ? t : EmbeddingMaxCosineDistance;
 }
