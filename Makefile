@@ -18,13 +18,21 @@ ORT_PROPS    = $(shell [ "$(ORT_GPU)" = yes ] && [ ! -e $(DEPS)/ort-gpu-unavaila
 MEDIA       ?= samples
 # `make run` on the samples starts from an empty catalog each time; with MEDIA=DIR it keeps ./data.
 DATA        ?= $(if $(filter samples,$(MEDIA)),data/make-run,data)
-# The real CLIP pack when `make models` has fetched it, otherwise the colour fixture.
-PACK        ?= $(if $(wildcard models/clip-vit-b32/vision_model.onnx),models/clip-vit-b32,models/fixtures/color-clip)
+# The image pack: the real nsfwjs MobileNetV2 (`make packs`, run by `make run`): embeddings, near-duplicates, classes.
+NSFW_PACK   := models/nsfw-mobilenet-v2
+PACK        ?= $(NSFW_PACK)
+# Its policy: classification rules on its labels (only when PACK is that pack; POLICY= turns it off).
+POLICY      ?= $(if $(filter $(NSFW_PACK),$(PACK)),docs/nsfw-policy.json)
+# The nsfw pack has no text tower, so text->image search goes through a second image pack: the real CLIP pack when
+# `make models` has fetched it, otherwise the colour fixture.
+TEXT_PACK   ?= $(if $(wildcard models/clip-vit-b32/vision_model.onnx),models/clip-vit-b32,models/fixtures/color-clip)
 QUERY       ?= a black and white photo
+# Image->image search with PACK: an edited copy among the samples, or the first image of MEDIA=DIR.
+IMAGE_QUERY ?= $(if $(filter samples,$(MEDIA)),samples/2-edited/chelsea-half-size.jpg,$(shell find $(MEDIA) -type f \( -iname '*.jpg' -o -iname '*.jpeg' -o -iname '*.png' -o -iname '*.webp' \) 2>/dev/null | sort | head -n 1))
 AUDIO_PACK  ?= $(if $(wildcard models/clap-htsat-unfused/audio_model.onnx),models/clap-htsat-unfused,models/fixtures/tone-clap)
 AUDIO_QUERY ?= a low hum
 
-.PHONY: help setup apt restore build test fixtures models bench run samples clean
+.PHONY: help setup apt restore build test fixtures models bench run samples heldout clean
 
 help:
 	@echo "make run [MEDIA=DIR]   ingest a folder (default: sample photos) and run a search"
@@ -33,6 +41,7 @@ help:
 	@echo "make fixtures          regenerate the committed fixture model packs"
 	@echo "make models            download the real model packs (needs internet)"
 	@echo "make packs             turn the nsfwjs MobileNetV2 (npm) into the ONNX pack models/nsfw-mobilenet-v2"
+	@echo "make heldout           the held-out photographs of the nsfw pack's near-duplicate test (from python3-skimage)"
 	@echo "make bench             BenchmarkDotNet benchmarks"
 
 ## ---- setup (idempotent) ------------------------------------------------------
@@ -64,7 +73,7 @@ build: setup
 	printf '#!/bin/sh\nexec "$$(dirname "$$(readlink -f "$$0")")/lib/media" "$$@"\n' > bin/media
 	chmod +x bin/media
 
-test: build packs
+test: build packs heldout
 	rm -rf TestResults
 	$(DOTNET) test Media.sln -c Release --no-restore -nologo $(ORT_PROPS) --logger "trx" --results-directory TestResults
 	@tools/test-summary.sh TestResults
@@ -89,7 +98,6 @@ bench: build
 NSFWJS_VERSION := 4.4.0
 NSFWJS_SHA256  := 585cd178f3b994337c4d10a87b080d342fc52f8b9bf0085c4d1f345a3a1c5382
 NSFWJS_TGZ     := $(DEPS)/nsfwjs/nsfwjs-$(NSFWJS_VERSION).tgz
-NSFW_PACK      := models/nsfw-mobilenet-v2
 
 .PHONY: packs FORCE
 packs: $(NSFW_PACK)/model.onnx
@@ -116,12 +124,17 @@ FORCE:
 samples:
 	tools/make_samples.sh samples
 
-run: build $(if $(filter samples,$(MEDIA)),samples)
+heldout:
+	@tools/heldout_photos.sh .deps/heldout-photos
+
+run: build packs $(if $(filter samples,$(MEDIA)),samples)
 	@$(if $(filter samples,$(MEDIA)),rm -rf $(DATA))
-	@echo "== ingest $(MEDIA) with $(PACK) into $(DATA)"
-	bin/media ingest --data $(DATA) --pack $(PACK) --pack $(AUDIO_PACK) $(MEDIA)
-	@echo "== search images: $(QUERY)"
-	bin/media search --data $(DATA) --pack $(PACK) --k 5 --text "$(QUERY)"
+	@echo "== ingest $(MEDIA) with $(PACK)$(if $(POLICY), and $(POLICY)) into $(DATA)"
+	bin/media ingest --data $(DATA) $(addprefix --pack ,$(sort $(PACK) $(TEXT_PACK) $(AUDIO_PACK))) $(if $(POLICY),--policy $(POLICY)) $(MEDIA)
+	@$(if $(IMAGE_QUERY),echo "== search images like $(IMAGE_QUERY) ($(notdir $(PACK)))",true)
+	$(if $(IMAGE_QUERY),bin/media search --data $(DATA) --pack $(PACK) --k 5 --image "$(IMAGE_QUERY)",@true)
+	@echo "== search images: $(QUERY) ($(notdir $(TEXT_PACK)))"
+	bin/media search --data $(DATA) --pack $(TEXT_PACK) --k 5 --text "$(QUERY)"
 	@echo "== search audio: $(AUDIO_QUERY)"
 	bin/media search --data $(DATA) --pack $(AUDIO_PACK) --k 3 --text "$(AUDIO_QUERY)"
 	@echo "== catalog"

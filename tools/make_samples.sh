@@ -4,6 +4,7 @@
 #   samples/1-originals/  photos          samples/2-edited/  copies: scaled, recompressed, rotated, mirrored, brightened
 #   samples/3-bad/        a truncated JPEG shipped by the package, and a text file
 #   samples/4-audio/      speech (espeak-ng), its MP3/Ogg transcodes and a trimmed copy, tones and noise (sox)
+#   samples/5-drawings/   a rendered cartoon (tests/Media.Tests/Fixtures/drawings), for the nsfw pack's Drawing rule
 # Folders are numbered so that ingest (which walks folders in name order) indexes the originals first.
 set -euo pipefail
 out=${1:-samples}
@@ -13,7 +14,7 @@ mkdir -p "$cache"
 if ! ls "$cache"/python3-skimage_*.deb >/dev/null 2>&1; then
   (cd "$cache" && apt-get download python3-skimage 2>/dev/null) || { echo "make_samples: cannot download python3-skimage (apt)" >&2; exit 1; }
 fi
-rm -rf "$cache/x" "$out" && mkdir -p "$cache/x" "$out/1-originals" "$out/2-edited" "$out/3-bad" "$out/4-audio"
+rm -rf "$cache/x" "$out" && mkdir -p "$cache/x" "$out/1-originals" "$out/2-edited" "$out/3-bad" "$out/4-audio" "$out/5-drawings"
 dpkg-deb -x "$cache"/python3-skimage_*.deb "$cache/x"
 data="$cache/x/usr/lib/python3/dist-packages/skimage/data"
 for f in astronaut.png chelsea.png coffee.png rocket.jpg hubble_deep_field.jpg motorcycle_left.png retina.jpg camera.png coins.png page.png; do
@@ -37,6 +38,7 @@ sox -n -r 44100 "$a/d-hiss.wav" synth 8 whitenoise vol 0.3
 ff -i "$a/a-speech.wav" -b:a 128k "$a/e-speech-copy.mp3"
 ff -i "$a/a-speech.wav" -c:a libvorbis -q:a 3 "$a/f-speech-copy.ogg"
 ff -i "$a/a-speech.wav" -ss 1 "$a/g-speech-trimmed.m4a"
+cp tests/Media.Tests/Fixtures/drawings/cartoon-girl-sky.png "$out/5-drawings/cartoon-girl-sky.png"
 rm -rf "$cache/x"
 touch "$out/.complete"
 echo "samples ready in $out: $(find "$out" -type f ! -name .complete | wc -l) files"
