@@ -94,4 +94,17 @@ public class ClassificationRuleTests
         Assert.Equal("weapons", Assert.IsType<ConceptMatched>(events[1]).Flag.Concept); // concept flags keep their field
         Assert.Equal(FlagKind.Classification, FlagKinds.Parse(FlagKind.Classification.Name()));
     }
+
+    [Fact]
+    public void Class_probabilities_and_the_label_survive_the_bus_serializer()
+    {
+        // MassTransit's System.Text.Json options, as MediaEncoded and MediaProcessed travel between encode and detect nodes.
+        var options = MassTransit.Serialization.SystemTextJsonMessageSerializer.Options;
+        var item = Item("nsfw-mobilenet-v2", true, Classes(0.97, 0.02));
+        var back = System.Text.Json.JsonSerializer.Deserialize<MediaEncoded>(System.Text.Json.JsonSerializer.Serialize(item, options), options)!;
+        Assert.Equal(item.Embeddings[0].Classification, back.Embeddings[0].Classification);
+        Assert.Null(System.Text.Json.JsonSerializer.Deserialize<MediaEncoded>(System.Text.Json.JsonSerializer.Serialize(Item("p", true, null), options), options)!.Embeddings[0].Classification);
+        var flag = new MediaFlag("classification", "classifier:nsfw-mobilenet-v2", Threshold: 0.95, Score: 0.97, Action: "review", Label: "Drawing");
+        Assert.Equal(flag, System.Text.Json.JsonSerializer.Deserialize<MediaFlag>(System.Text.Json.JsonSerializer.Serialize(flag, options), options));
+    }
 }
