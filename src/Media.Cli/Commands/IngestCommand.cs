@@ -90,7 +90,7 @@ static class IngestCommand
                 tracker.Completed += r => { lock (results) results.Add(r); task.Increment(1); };
                 code = await Finish(await MediaHost.SubmitFilesAsync(host, files, cancel));
             });
-        var table = new Table().AddColumns("status", "path", "flags");
+        var table = new Table().AddColumns("status", "action", "path", "flags");
         foreach (var r in results.OrderBy(r => r.Path, StringComparer.Ordinal))
         {
             var flags = r.Error ?? string.Join("; ", r.Flags.Select(f => f.Kind switch
@@ -99,12 +99,13 @@ static class IngestCommand
                 FlagKinds.Concept => $"concept {f.Concept} → {f.Action} ({f.Method}, {f.Score}/{f.Threshold})",
                 _ => $"{f.Kind} of {Path.GetFileName(f.OfPath)} ({f.Method}, {f.Distance}/{f.Threshold})",
             }));
-            table.AddRow(Markup.Escape(r.Status), Markup.Escape(Path.GetRelativePath(Environment.CurrentDirectory, r.Path)), Markup.Escape(flags));
+            table.AddRow(Markup.Escape(r.Status), Markup.Escape(r.Action ?? ""), Markup.Escape(Path.GetRelativePath(Environment.CurrentDirectory, r.Path)), Markup.Escape(flags));
         }
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine($"{results.Count(r => r.Status == MediaStatus.Indexed)} indexed, {results.Count(r => r.Status == MediaStatus.Duplicate)} exact duplicates, " +
                                $"{results.Count(r => r.Flags.Any(f => f.Kind == FlagKinds.NearDuplicate))} near-duplicates, {results.Count(r => r.Flags.Any(f => f.Kind == FlagKinds.Anomaly))} anomalies, " +
-                               $"{results.Count(r => r.Flags.Any(f => f.Kind == FlagKinds.Concept))} concept matches, {results.Count(r => r.Status == MediaStatus.Rejected)} rejected");
+                               $"{results.Count(r => r.Flags.Any(f => f.Kind == FlagKinds.Concept))} concept matches, {results.Count(r => r.Status == MediaStatus.Rejected)} rejected, " +
+                               $"{results.Count(r => Media.Detection.ActionPolicy.IsActioned(r.Action))} actioned");
         return code;
     }
 
@@ -122,6 +123,7 @@ static class IngestCommand
         path = r.Path,
         modality = r.Modality,
         status = r.Status,
+        action = r.Action,
         flags = r.Flags.Select(FlagJson),
         error = r.Error,
     };

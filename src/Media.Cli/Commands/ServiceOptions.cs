@@ -63,7 +63,10 @@ sealed class ServiceOptions
             EncodeBatchSize = config.GetValue("Media:Pipeline:BatchSize", 16),
             EncodeBatchTimeLimit = TimeSpan.FromMilliseconds(config.GetValue("Media:Pipeline:BatchTimeLimitMs", 50)),
             EncodeConcurrency = config.GetValue("Media:Pipeline:EncodeConcurrency", 2),
-            Detection = config.GetSection("Media:Detection").Get<DetectionPolicy>() ?? new DetectionPolicy(),
+            Detection = (config.GetSection("Media:Detection").Get<DetectionPolicy>() ?? new DetectionPolicy()) with
+            {
+                Actions = (config.GetSection("Media:Actions").Get<ActionPolicy>() ?? new ActionPolicy()).Validated(),
+            },
             PolicyFile = parse.GetValue(Policy) ?? config["Media:Policy"],
             AllowNonSemantic = parse.GetValue(AllowNonSemantic),
             SequenceGapTimeout = TimeSpan.FromSeconds(config.GetValue("Media:Pipeline:SequenceGapTimeoutSeconds", 30)),
