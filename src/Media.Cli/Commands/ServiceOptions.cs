@@ -46,7 +46,7 @@ sealed class ServiceOptions
     public string TransportName(ParseResult parse) =>
         (parse.GetValue(Transport) ?? CommonOptions.Configuration["Media:Bus:Transport"] ?? (parse.GetValue(RabbitMq) is null ? "inmemory" : "rabbitmq")).ToLowerInvariant();
 
-    /// <exception cref="FormatException">A bad device.</exception>
+    /// <exception cref="FormatException">A bad device, action policy (<c>Media:Actions</c>) or webhook (<c>Media:Webhooks</c>, <c>Media:WebhookDelivery</c>).</exception>
     public MediaServiceOptions Build(ParseResult parse, WorkerRoles roles)
     {
         var config = CommonOptions.Configuration;
@@ -75,6 +75,7 @@ sealed class ServiceOptions
             SnapshotMinItems = config.GetValue("Media:Index:SnapshotEveryItems", 10_000L),
             Transport = TransportName(parse),
             RabbitMqUri = parse.GetValue(RabbitMq) ?? config["Media:Bus:RabbitMq"],
+            Webhooks = WebhookSettings.FromConfiguration(config),
         };
     }
 }

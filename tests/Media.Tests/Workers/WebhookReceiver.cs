@@ -1,0 +1,96 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+
+namespace Media.Tests.Workers;
+
+/// <summary>
+/// A real HTTP webhook receiver (<see cref="HttpListener"/>) on 127.0.0.1 at a port the OS picked as free. Records every
+/// request and answers with the status <c>respond(path, n)</c> gives for the n-th request (1-based) to that path.
+/// </summary>
+sealed class WebhookReceiver : IAsyncDisposable
+{
+    /// <summary>One request as received, and the status it was answered with.</summary>
+    public sealed record Request(string Path, byte[] Body, string? Signature, string? DeliveryId, string? Event, string? ContentType, int Status)
+    {
+        public JsonElement Json => JsonDocument.Parse(Body).RootElement.Clone();
+
+        /// <summary>Whether the signature header is HMAC-SHA256 of the body under <paramref name="secret"/>, computed here independently.</summary>
+        public bool SignedWith(string secret) =>
+            Signature == "sha256=" + Convert.ToHexStringLower(new HMACSHA256(Encoding.UTF8.GetBytes(secret)).ComputeHash(Body));
+    }
+
+    readonly HttpListener _listener;
+    readonly Func<string, int, int> _respond;
+    readonly ConcurrentDictionary<string, int> _counts = new();
+    readonly Task _loop;
+    public ConcurrentQueue<Request> Requests { get; } = new();
+    public string BaseUrl { get; }
+
+    WebhookReceiver(HttpListener listener, string baseUrl, Func<string, int, int> respond)
+    {
+        _listener = listener;
+        BaseUrl = baseUrl;
+        _respond = respond;
+        _loop = Task.Run(LoopAsync);
+    }
+
+    /// <summary>Starts a receiver; <paramref name="respond"/>(path, n) is the status of the n-th request to path.</summary>
+    public static Task<WebhookReceiver> StartAsync(Func<string, int, int> respond)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            // HttpListener cannot bind port 0: take a port the OS reports free, and try another if it was taken meanwhile.
+            var probe = new TcpListener(IPAddress.Loopback, 0);
+            probe.Start();
+            var port = ((IPEndPoint)probe.LocalEndpoint).Port;
+            probe.Stop();
+            var baseUrl = $"http://127.0.0.1:{port}";
+            var listener = new HttpListener();
+            listener.Prefixes.Add(baseUrl + "/");
+            try
+            {
+                listener.Start();
+                return Task.FromResult(new WebhookReceiver(listener, baseUrl, respond));
+            }
+            catch (HttpListenerException) when (attempt < 5)
+            {
+                listener.Close();
+            }
+        }
+    }
+
+    async Task LoopAsync()
+    {
+        while (_listener.IsListening)
+        {
+            HttpListenerContext ctx;
+            try { ctx = await _listener.GetContextAsync(); }
+            catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException or InvalidOperationException) { return; }
+            using var body = new MemoryStream();
+            await ctx.Request.InputStream.CopyToAsync(body);
+            var path = ctx.Request.Url!.AbsolutePath;
+            var status = _respond(path, _counts.AddOrUpdate(path, 1, (_, n) => n + 1));
+            Requests.Enqueue(new Request(path, body.ToArray(), ctx.Request.Headers["X-Media-Signature"], ctx.Request.Headers["X-Media-Delivery"],
+                ctx.Request.Headers["X-Media-Event"], ctx.Request.ContentType, status));
+            ctx.Response.StatusCode = status;
+            ctx.Response.ContentLength64 = 0;
+            ctx.Response.Close();
+        }
+    }
+
+    public string Url(string path) => BaseUrl + path;
+
+    /// <summary>Requests answered 2xx.</summary>
+    public Request[] Accepted => [.. Requests.Where(r => r.Status is >= 200 and < 300)];
+
+    public async ValueTask DisposeAsync()
+    {
+        _listener.Stop();
+        _listener.Close();
+        await _loop;
+    }
+}
