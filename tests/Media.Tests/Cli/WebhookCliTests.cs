@@ -9,7 +9,7 @@ public class WebhookCliTests
     const string Secret = "cli-secret";
 
     /// <summary>Two reddish images, a blue one (concept "blue" → review) and a green one (concept "leaf" → block).</summary>
-    static string Inputs(TempDir tmp)
+    internal static string Inputs(TempDir tmp)
     {
         var dir = tmp["in"];
         Directory.CreateDirectory(dir);

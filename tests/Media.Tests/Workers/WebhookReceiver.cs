@@ -9,7 +9,8 @@ namespace Media.Tests.Workers;
 
 /// <summary>
 /// A real HTTP webhook receiver (<see cref="HttpListener"/>) on 127.0.0.1 at a port the OS picked as free. Records every
-/// request and answers with the status <c>respond(path, n)</c> gives for the n-th request (1-based) to that path.
+/// request and answers with the status <c>respond(path, n)</c> gives for the n-th request (1-based) to that path; status 0
+/// holds the request unanswered (a receiver that hangs) until the receiver is disposed.
 /// </summary>
 sealed class WebhookReceiver : IAsyncDisposable
 {
@@ -70,15 +71,40 @@ sealed class WebhookReceiver : IAsyncDisposable
             HttpListenerContext ctx;
             try { ctx = await _listener.GetContextAsync(); }
             catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException or InvalidOperationException) { return; }
+            _ = Task.Run(() => HandleAsync(ctx));
+        }
+    }
+
+    async Task HandleAsync(HttpListenerContext ctx)
+    {
+        try
+        {
             using var body = new MemoryStream();
             await ctx.Request.InputStream.CopyToAsync(body);
             var path = ctx.Request.Url!.AbsolutePath;
             var status = _respond(path, _counts.AddOrUpdate(path, 1, (_, n) => n + 1));
             Requests.Enqueue(new Request(path, body.ToArray(), ctx.Request.Headers["X-Media-Signature"], ctx.Request.Headers["X-Media-Delivery"],
                 ctx.Request.Headers["X-Media-Event"], ctx.Request.ContentType, status));
+            if (status == 0) return; // held: never answered
             ctx.Response.StatusCode = status;
             ctx.Response.ContentLength64 = 0;
             ctx.Response.Close();
+        }
+        catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException or IOException)
+        {
+            // the client went away
+        }
+    }
+
+    /// <summary>Polls until <paramref name="condition"/> holds; throws after <paramref name="limit"/> (a safety net, not a measurement).</summary>
+    public async Task WaitUntilAsync(Func<WebhookReceiver, bool> condition, TimeSpan limit)
+    {
+        var deadline = DateTime.UtcNow + limit;
+        while (!condition(this))
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"receiver: condition not met; {Requests.Count} requests: " +
+                string.Join(", ", Requests.Select(r => $"{r.Path} {r.DeliveryId} {r.Status}")));
+            await Task.Delay(100);
         }
     }
 
