@@ -159,10 +159,10 @@ public static class WebhookPayload
     /// <param name="processedAt">When the result was published (UTC).</param>
     public static string Build(MediaProcessed result, string webhook, DateTimeOffset processedAt) =>
         JsonSerializer.Serialize(new Body(DeliveryId(result.SubmissionId, webhook), webhook, Event, result.Action, result.SubmissionId, result.CorrelationId,
-            result.MediaId, result.Path, result.Modality, result.Status, result.Flags, processedAt.ToUniversalTime()), Json);
+            result.MediaId, result.Path, result.Modality, result.Status, result.Flags, processedAt.UtcDateTime), Json);
 
     sealed record Body(Guid DeliveryId, string Webhook, string Event, string? Action, Guid SubmissionId, Guid CorrelationId, string? MediaId,
-        string Path, string? Modality, string Status, MediaFlag[] Flags, DateTimeOffset ProcessedAt);
+        string Path, string? Modality, string Status, MediaFlag[] Flags, DateTime ProcessedAt);
 }
 
 /// <summary>A webhook POST failed. <see cref="Permanent"/>: retrying cannot help (a 3xx or 4xx other than 408/425/429, or a
