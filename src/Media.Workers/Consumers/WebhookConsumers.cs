@@ -1,6 +1,7 @@
 using MassTransit;
 using Media.Application;
 using Media.Contracts.V1;
+using Media.Detection;
 using Microsoft.Extensions.Logging;
 
 namespace Media.Workers.Consumers;
@@ -19,7 +20,7 @@ public sealed class WebhookFanOutConsumer(WebhookSettings settings) : IConsumer<
         foreach (var webhook in settings.Targets(result.Action))
         {
             var delivery = new WebhookDelivery(WebhookPayload.DeliveryId(result.SubmissionId, webhook.Name), webhook.Name, result.SubmissionId,
-                result.Action!.Trim().ToLowerInvariant(), WebhookPayload.Build(result, webhook.Name, processedAt));
+                ActionPolicy.Normalize(result.Action)!, WebhookPayload.Build(result, webhook.Name, processedAt));
             await context.Publish(delivery, context.CancellationToken);
         }
     }

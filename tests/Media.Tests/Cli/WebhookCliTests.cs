@@ -68,7 +68,7 @@ public class WebhookCliTests
     }
 
     [Fact]
-    public async Task Ingest_exits_4_when_a_delivery_fails_for_good_and_2_on_a_non_http_url()
+    public async Task Ingest_exits_4_when_a_delivery_fails_for_good_and_2_on_a_non_http_url_or_a_bad_precedence()
     {
         using var tmp = new TempDir();
         var input = Inputs(tmp);
@@ -85,5 +85,9 @@ public class WebhookCliTests
         Assert.Equal(2, refused.ExitCode);
         Assert.Contains("Media:Webhooks:0:Url", refused.Stderr);
         Assert.Contains("http or https", refused.Stderr);
+
+        var badPolicy = Ingest(tmp, input, new Dictionary<string, string> { ["Media__Actions__Precedence__0"] = "block", ["Media__Actions__Precedence__1"] = "none" });
+        Assert.Equal(2, badPolicy.ExitCode);
+        Assert.Contains("Media:Actions:Precedence:1", badPolicy.Stderr);
     }
 }

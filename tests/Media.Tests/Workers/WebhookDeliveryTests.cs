@@ -161,6 +161,20 @@ public sealed class WebhookDeliveryTests
     }
 
     [Fact]
+    public async Task A_redirect_is_not_followed_and_the_delivery_is_not_retried()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync((path, _) => path == "/moved" ? 307 : 200);
+        var (provider, harness) = await StartAsync(Settings(3, Hook("0", receiver.Url("/moved"))));
+        await using var _ = provider;
+
+        await harness.Bus.Publish(Result("block"));
+        Assert.True(await harness.GetConsumerHarness<ErrorQueueProbe>().Consumed.Any<WebhookDelivery>());
+        await harness.InactivityTask;
+        Assert.Equal("/moved", Assert.Single(receiver.Requests).Path);   // nothing was sent to the Location
+        Assert.Contains("307", harness.Published.Select<Fault<WebhookDelivery>>().Single().Context.Message.Exceptions.Single().Message);
+    }
+
+    [Fact]
     public async Task Malformed_or_unknown_deliveries_go_to_the_error_queue_without_a_request()
     {
         await using var receiver = await WebhookReceiver.StartAsync((_, _) => 200);

@@ -87,6 +87,7 @@ sealed class WebhookReceiver : IAsyncDisposable
                 ctx.Request.Headers["X-Media-Event"], ctx.Request.ContentType, status));
             if (status == 0) return; // held: never answered
             ctx.Response.StatusCode = status;
+            if (status is >= 300 and < 400) ctx.Response.RedirectLocation = BaseUrl + "/redirected";
             ctx.Response.ContentLength64 = 0;
             ctx.Response.Close();
         }
