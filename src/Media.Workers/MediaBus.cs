@@ -30,7 +30,8 @@ public static class MediaBus
         services.AddSingleton<SubmissionTracker>();
         services.AddSingleton<WebhookTracker>();
         var webhooks = (options.Roles & WorkerRoles.Webhooks) != 0 && options.Webhooks.Endpoints.Count > 0;
-        var trackWebhooks = trackSubmissions && webhooks;
+        // Only in memory do deliveries die with the submitter; on a broker they wait in their queues for a webhooks worker.
+        var trackWebhooks = trackSubmissions && webhooks && options.Transport.Equals("inmemory", StringComparison.OrdinalIgnoreCase);
         services.AddMassTransit(x =>
         {
             var roles = options.Roles;
