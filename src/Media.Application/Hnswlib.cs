@@ -8,13 +8,14 @@ namespace Media.Application;
 static class Hnswlib
 {
     /// <exception cref="InvalidOperationException">The peer failed; the message has its stderr.</exception>
-    public static PeerFigures Run(string script, float[] vectors, float[] queries, HashSet<long>[] truth, int dimension, string dataDirectory)
+    public static PeerFigures Run(string script, IEnumerable<float[]> vectors, float[] queries, HashSet<long>[] truth, int dimension, string dataDirectory)
     {
         var dir = Path.Combine(dataDirectory, "hnswlib-peer");
         Directory.CreateDirectory(dir);
         try
         {
-            File.WriteAllBytes(Path.Combine(dir, "vectors.f32"), MemoryMarshal.AsBytes(vectors.AsSpan()).ToArray());
+            using (var file = new FileStream(Path.Combine(dir, "vectors.f32"), FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+                foreach (var v in vectors) file.Write(MemoryMarshal.AsBytes(v.AsSpan()));
             File.WriteAllBytes(Path.Combine(dir, "queries.f32"), MemoryMarshal.AsBytes(queries.AsSpan()).ToArray());
             var ids = truth.SelectMany(t => t.Order().Concat(Enumerable.Repeat(0L, 10)).Take(10)).ToArray();
             File.WriteAllBytes(Path.Combine(dir, "truth.i64"), MemoryMarshal.AsBytes(ids.AsSpan()).ToArray());

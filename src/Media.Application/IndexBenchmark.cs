@@ -46,10 +46,11 @@ public static class IndexBenchmark
         if (s.Items < 1 || s.Dimension < 2 || s.Queries < 1) throw new ArgumentException("need --n ≥ 1, --dim ≥ 2 and ≥ 1 query");
         if (Catalogs.Exists(s.DataDirectory)) throw new ArgumentException($"{s.DataDirectory} already holds a catalog: give an empty folder");
         progress ??= _ => { };
+        // The vectors are generated as they are needed, and again for the ground truth and the peer, from their own seeded
+        // stream: the benchmark holds no copy of them, so the resident memory it reports is the service's.
         var rng = new Random(s.Seed);
         var mixture = new Mixture(rng, s.Dimension, Math.Max(16, s.Items / 1000));
-        var vectors = new float[(long)s.Items * s.Dimension];
-        for (var i = 0; i < s.Items; i++) mixture.Sample(rng, vectors.AsSpan(i * s.Dimension, s.Dimension));
+        var vectorSeed = s.Seed * 7919 + 1;
 
         var snapshot = Path.Combine(s.DataDirectory, "index.snapshot");
         var settings = index with { SnapshotFile = snapshot };
@@ -64,8 +65,10 @@ public static class IndexBenchmark
             var tail = Math.Max(1, s.Items / 10);
             var clock = new Stopwatch();
             var hash = new byte[32];
+            var stream = mixture.Stream(vectorSeed).GetEnumerator();
             for (var i = 0; i < s.Items; i++)
             {
+                stream.MoveNext();
                 if (i == s.Items - tail) clock.Restart();
                 rng.NextBytes(hash);
                 var pdq = Convert.ToHexStringLower(hash);
@@ -74,7 +77,7 @@ public static class IndexBenchmark
                 for (var v = 1; v < 8; v++) { rng.NextBytes(hash); dihedral[v] = Convert.ToHexStringLower(hash); }
                 rng.NextBytes(hash);
                 var item = new MediaEncoded(Guid.NewGuid(), Guid.Empty, $"bench/{i}.jpg", Convert.ToHexStringLower(hash), false, Modalities.Image, "jpeg",
-                    1000, 640, 480, pdq, 100, dihedral, [new PackEmbedding("bench", "1", "bench", true, vectors.AsSpan(i * s.Dimension, s.Dimension).ToArray())]);
+                    1000, 640, 480, pdq, 100, dihedral, [new PackEmbedding("bench", "1", "bench", true, stream.Current)]);
                 var started = clock.Elapsed;
                 detector.Process(item);
                 if (i >= s.Items - tail) maxDetectMs = Math.Max(maxDetectMs, (clock.Elapsed - started).TotalMilliseconds);
@@ -96,7 +99,7 @@ public static class IndexBenchmark
         progress("exact ground truth");
         var queries = new float[s.Queries * s.Dimension];
         for (var q = 0; q < s.Queries; q++) mixture.Sample(rng, queries.AsSpan(q * s.Dimension, s.Dimension));
-        var truth = ExactTop10(vectors, queries, s.Dimension);
+        var truth = ExactTop10(mixture.Stream(vectorSeed).Take(s.Items), queries, s.Dimension);
 
         progress("search");
         var latencies = new double[s.Queries];
@@ -119,7 +122,7 @@ public static class IndexBenchmark
         if (s.HnswlibScript is { } script)
         {
             progress("hnswlib");
-            peer = Hnswlib.Run(script, vectors, queries, truth, s.Dimension, s.DataDirectory);
+            peer = Hnswlib.Run(script, mixture.Stream(vectorSeed).Take(s.Items), queries, truth, s.Dimension, s.DataDirectory);
         }
         var rss = Environment.WorkingSet;
         return new IndexBenchmarkResult(s.Items, s.Dimension, kind, Math.Round(detectRate, 1), Math.Round(found / (10.0 * s.Queries), 4),
@@ -127,24 +130,37 @@ public static class IndexBenchmark
             Math.Round(reopenSeconds, 2), rss, PeakRss(), Math.Round(maxDetectMs, 1), peer);
     }
 
-    /// <summary>The exact top-10 ids (sequence = row + 1) of every query, by brute force on all cores.</summary>
-    static HashSet<long>[] ExactTop10(float[] vectors, float[] queries, int d)
+    /// <summary>The exact top-10 ids (sequence = row + 1) of every query by brute force, over the vectors in blocks of
+    /// 4096 rows with the queries split across all cores.</summary>
+    static HashSet<long>[] ExactTop10(IEnumerable<float[]> vectors, float[] queries, int d)
     {
-        var n = vectors.Length / d;
-        var truth = new HashSet<long>[queries.Length / d];
-        Parallel.For(0, truth.Length, q =>
+        var count = queries.Length / d;
+        var heaps = Enumerable.Range(0, count).Select(_ => new PriorityQueue<long, float>()).ToArray();
+        var block = new List<float[]>(4096);
+        long first = 1;
+        void Flush()
         {
-            var query = queries.AsSpan(q * d, d);
-            var heap = new PriorityQueue<long, float>();
-            for (var i = 0; i < n; i++)
+            Parallel.For(0, count, q =>
             {
-                var sim = TensorPrimitives.Dot(query, vectors.AsSpan(i * d, d));
-                if (heap.Count < 10) heap.Enqueue(i + 1, sim);
-                else if (heap.TryPeek(out _, out var worst) && sim > worst) heap.EnqueueDequeue(i + 1, sim);
-            }
-            truth[q] = [.. heap.UnorderedItems.Select(x => x.Element)];
-        });
-        return truth;
+                var query = queries.AsSpan(q * d, d);
+                var heap = heaps[q];
+                for (var i = 0; i < block.Count; i++)
+                {
+                    var sim = TensorPrimitives.Dot(query, block[i]);
+                    if (heap.Count < 10) heap.Enqueue(first + i, sim);
+                    else if (heap.TryPeek(out _, out var worst) && sim > worst) heap.EnqueueDequeue(first + i, sim);
+                }
+            });
+            first += block.Count;
+            block.Clear();
+        }
+        foreach (var v in vectors)
+        {
+            block.Add(v);
+            if (block.Count == 4096) Flush();
+        }
+        Flush();
+        return [.. heaps.Select(h => h.UnorderedItems.Select(x => x.Element).ToHashSet())];
     }
 
     /// <summary>Peak resident set (VmHWM) on Linux, else the current working set.</summary>
@@ -175,6 +191,18 @@ public static class IndexBenchmark
                 for (var i = 0; i < d; i++) v[i] = Gaussian(rng);
                 TensorPrimitives.Divide(v, TensorPrimitives.Norm(v), v);
                 _centres[c] = v;
+            }
+        }
+
+        /// <summary>An endless stream of samples from its own generator: the same seed gives the same vectors.</summary>
+        public IEnumerable<float[]> Stream(int seed)
+        {
+            var rng = new Random(seed);
+            while (true)
+            {
+                var v = new float[_centres[0].Length];
+                Sample(rng, v);
+                yield return v;
             }
         }
 

@@ -15,7 +15,10 @@ public enum WorkerRoles
     Detect = 2,
     /// <summary>Answer <c>SearchRequest</c>s.</summary>
     Query = 4,
-    All = Encode | Detect | Query,
+    /// <summary>Deliver actioned results to the configured webhooks (<c>MediaProcessed</c> → <c>WebhookDelivery</c> → HTTP POST).
+    /// Does nothing when no webhook is configured.</summary>
+    Webhooks = 8,
+    All = Encode | Detect | Query | Webhooks,
 }
 
 /// <summary>Configuration of the service (section <c>Media</c>; flags override it).</summary>
@@ -53,4 +56,6 @@ public sealed record MediaServiceOptions
     public string Transport { get; init; } = "inmemory";
     /// <summary>Broker address for <c>rabbitmq</c>, e.g. <c>amqp://guest:guest@127.0.0.1:5672/</c>.</summary>
     public string? RabbitMqUri { get; init; }
+    /// <summary>Webhooks for actioned items and their delivery settings (<c>Media:Webhooks</c>, <c>Media:WebhookDelivery</c>).</summary>
+    public WebhookSettings Webhooks { get; init; } = new();
 }

@@ -15,6 +15,7 @@ namespace Media.Application;
 /// <item><term>encode</term><description><see cref="EncodeStage"/>; without detect or query also a <see cref="CatalogLookup"/>, so bytes already catalogued are not encoded again</description></item>
 /// <item><term>detect</term><description><see cref="IMediaCatalog"/>, <see cref="IndexedCatalog"/>, <see cref="SequenceGate"/>, <see cref="DuplicateDetector"/> with the anomaly rule and the policy's concept and classification rules (<see cref="PolicyRules"/>)</description></item>
 /// <item><term>query</term><description><see cref="IMediaCatalog"/>, <see cref="IndexedCatalog"/>, <see cref="SearchService"/></description></item>
+/// <item><term>webhooks</term><description>when webhooks are configured: <see cref="WebhookSettings"/>, <see cref="WebhookSender"/> and its <c>HttpClient</c></description></item>
 /// </list>
 /// Every service is a singleton that the container owns and disposes. <see cref="Start"/> builds them at once, so a
 /// bad pack or catalog fails the start rather than the first message.
@@ -69,6 +70,32 @@ public static class MediaServices
         }
         if ((roles & WorkerRoles.Query) != 0)
             services.AddSingleton(sp => new SearchService(sp.GetRequiredService<IndexedCatalog>(), sp.GetRequiredService<LoadedPacks>()));
+        if ((roles & WorkerRoles.Webhooks) != 0 && options.Webhooks.Endpoints.Count > 0) services.AddWebhooks(options.Webhooks);
+        return services;
+    }
+
+    /// <summary>
+    /// Registers <paramref name="settings"/>, <see cref="WebhookSender"/> and the named <c>HttpClient</c> it posts with:
+    /// the configured per-attempt timeout (connect included), no redirects (a signed POST is never turned into a GET or
+    /// sent elsewhere), connections recycled every 2 minutes so DNS changes are seen, and no per-request logging (URLs
+    /// may carry tokens).
+    /// </summary>
+    public static IServiceCollection AddWebhooks(this IServiceCollection services, WebhookSettings settings)
+    {
+        services.AddSingleton(settings);
+        services.AddSingleton<WebhookSender>();
+        services.AddHttpClient(WebhookSender.ClientName, c =>
+            {
+                c.Timeout = settings.Timeout;
+                c.DefaultRequestHeaders.UserAgent.ParseAdd("media-webhooks/1");
+            })
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+            {
+                AllowAutoRedirect = false,
+                ConnectTimeout = settings.Timeout,
+                PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+            })
+            .RemoveAllLoggers();
         return services;
     }
 
@@ -76,7 +103,7 @@ public static class MediaServices
     /// <exception cref="Media.Embeddings.Packs.ModelPackException">A pack fails to load.</exception>
     /// <exception cref="Media.Embeddings.Runtime.ExecutionProviderException">The device cannot engage.</exception>
     /// <exception cref="CatalogException">The catalog cannot be opened.</exception>
-    /// <exception cref="FormatException">The policy file is invalid.</exception>
+    /// <exception cref="FormatException">The policy file, the action policy or the webhook settings are invalid.</exception>
     /// <exception cref="ArgumentException">The policy cannot be used with the loaded packs.</exception>
     /// <exception cref="Media.Codecs.MediaRejectedException">A concept example cannot be decoded.</exception>
     public static void Start(IServiceProvider services)
@@ -85,7 +112,12 @@ public static class MediaServices
         if (roles == WorkerRoles.None) return;
         services.GetRequiredService<LoadedPacks>();
         if ((roles & WorkerRoles.Encode) != 0) services.GetRequiredService<EncodeStage>();
-        if ((roles & WorkerRoles.Detect) != 0) services.GetRequiredService<DuplicateDetector>();
+        if ((roles & WorkerRoles.Detect) != 0)
+        {
+            services.GetRequiredService<MediaServiceOptions>().Detection.Actions.Validated();
+            services.GetRequiredService<DuplicateDetector>();
+        }
+        if ((roles & WorkerRoles.Webhooks) != 0) services.GetService<WebhookSettings>()?.Validated();
         if ((roles & WorkerRoles.Query) != 0) services.GetRequiredService<SearchService>();
     }
 }

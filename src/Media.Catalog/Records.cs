@@ -61,8 +61,11 @@ public sealed record CatalogFlag(FlagKind Kind, string Method, string? Of = null
 /// <param name="Status">Indexed, duplicate or rejected.</param>
 /// <param name="Flags">The flags it got.</param>
 /// <param name="Error">Why it was rejected.</param>
+/// <param name="Action">The action label resolved from <paramref name="Flags"/> (lower-case, e.g. <c>block</c>), or null when no
+/// flag carries one. Derived by the detection policy whenever a result leaves the detector; the catalog does not store it
+/// (it stores each flag's own action), so a record read back from the catalog has null here until resolved.</param>
 public sealed record SubmissionRecord(Guid SubmissionId, Guid CorrelationId, string? MediaId, string Path, string? Modality,
-    SubmissionStatus Status, IReadOnlyList<CatalogFlag> Flags, string? Error = null);
+    SubmissionStatus Status, IReadOnlyList<CatalogFlag> Flags, string? Error = null, string? Action = null);
 
 /// <summary>Counts for <c>media stats</c>: items, items per modality, embeddings per pack key, flags per kind name.</summary>
 public sealed record CatalogStats(long Items, IReadOnlyDictionary<string, long> ByModality, IReadOnlyDictionary<string, long> Packs, IReadOnlyDictionary<string, long> Flags);

@@ -24,6 +24,9 @@ public sealed class SqliteCatalog : IMediaCatalog
     readonly SqliteConnection _db;
     readonly string _connectionString;
     readonly Lock _gate = new();
+    /// <summary>The writer connection's compiled statements (used under <see cref="_gate"/>).</summary>
+    readonly PreparedStatements _statements;
+    readonly WalCheckpointer _checkpointer;
 
     public string Location { get; }
 
@@ -32,6 +35,8 @@ public sealed class SqliteCatalog : IMediaCatalog
         Location = path;
         _connectionString = connectionString;
         _db = db;
+        _statements = new PreparedStatements(db);
+        _checkpointer = new WalCheckpointer(connectionString);
     }
 
     /// <summary>Opens (creating if needed) <c>catalog.db</c> in <paramref name="dataDirectory"/>, migrating an older schema.</summary>
@@ -46,7 +51,10 @@ public sealed class SqliteCatalog : IMediaCatalog
         {
             db.Open();
             // 64 MiB of page cache: ids and submission ids are random keys, so index inserts touch pages all over the B-trees.
-            Execute(db, null, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536;");
+            // Checkpoints run on their own connection (WalCheckpointer); the writer's own automatic checkpoint is only the
+            // backstop that bounds the WAL (32 MiB) should the background one fall behind.
+            Execute(db, null, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON; " +
+                $"PRAGMA cache_size = -16384; PRAGMA wal_autocheckpoint = {WalCheckpointer.BackstopPages};");
             Migrate(db, path);
         }
         catch (SqliteException ex)
@@ -139,8 +147,9 @@ public sealed class SqliteCatalog : IMediaCatalog
         using (var cmd = Command(db, tx, "SELECT result, created_at FROM submissions_v1 ORDER BY rowid"))
         using (var r = cmd.ExecuteReader())
             while (r.Read()) results.Add((r.GetString(0), r.GetString(1)));
+        using var statements = new PreparedStatements(db);
         foreach (var (json, createdAt) in results)
-            WriteSubmission(db, tx, FromVersion1Result(json), createdAt);
+            WriteSubmission(statements, tx, FromVersion1Result(json), createdAt);
         Execute(db, tx, "DROP TABLE flags_v1; DROP TABLE submissions_v1; DROP TABLE embeddings_v1; DROP TABLE media_v1;");
     }
 
@@ -176,12 +185,12 @@ public sealed class SqliteCatalog : IMediaCatalog
             using var tx = _db.BeginTransaction();
             var now = DateTimeOffset.UtcNow;
             long seq;
-            using (var cmd = Command(_db, tx, """
+            {
+                var cmd = _statements.For("""
                 INSERT INTO media (id, path, modality, format, size_bytes, width, height, pdq, pdq_quality, pdq_dihedral, duration, chromaprint, collection, created_at)
                 VALUES ($id, $path, $modality, $format, $size, $w, $h, $pdq, $q, $dih, $duration, $fp, $collection, $now)
                 ON CONFLICT (id) DO NOTHING RETURNING seq
-                """))
-            {
+                """, tx);
                 cmd.Parameters.AddWithValue("$id", item.Id);
                 cmd.Parameters.AddWithValue("$path", item.Path);
                 cmd.Parameters.AddWithValue("$modality", item.Modality);
@@ -199,8 +208,8 @@ public sealed class SqliteCatalog : IMediaCatalog
                 if (cmd.ExecuteScalar() is not long assigned) return null; // already catalogued: the transaction rolls back
                 seq = assigned;
             }
-            using (var cmd = Command(_db, tx, "INSERT INTO embeddings (seq, pack, space, semantic, dim, vector) VALUES ($seq, $pack, $space, $semantic, $dim, $vector)"))
             {
+                var cmd = _statements.For("INSERT INTO embeddings (seq, pack, space, semantic, dim, vector) VALUES ($seq, $pack, $space, $semantic, $dim, $vector)", tx);
                 var pack = cmd.Parameters.Add("$pack", SqliteType.Text);
                 var space = cmd.Parameters.Add("$space", SqliteType.Text);
                 var semantic = cmd.Parameters.Add("$semantic", SqliteType.Integer);
@@ -217,8 +226,9 @@ public sealed class SqliteCatalog : IMediaCatalog
                     cmd.ExecuteNonQuery();
                 }
             }
-            WriteSubmission(_db, tx, submission, now.ToString("O"));
+            WriteSubmission(_statements, tx, submission, now.ToString("O"));
             tx.Commit();
+            _checkpointer.Committed();
             return item with { Seq = seq, CreatedAt = now };
         }
     }
@@ -228,19 +238,20 @@ public sealed class SqliteCatalog : IMediaCatalog
         lock (_gate)
         {
             using var tx = _db.BeginTransaction();
-            WriteSubmission(_db, tx, submission, DateTimeOffset.UtcNow.ToString("O"));
+            WriteSubmission(_statements, tx, submission, DateTimeOffset.UtcNow.ToString("O"));
             tx.Commit();
+            _checkpointer.Committed();
         }
     }
 
     /// <summary>Writes a submission row and its flags unless the submission id is already recorded.</summary>
-    static void WriteSubmission(SqliteConnection db, SqliteTransaction tx, SubmissionRecord s, string now)
+    static void WriteSubmission(PreparedStatements statements, SqliteTransaction tx, SubmissionRecord s, string now)
     {
-        using (var cmd = Command(db, tx, """
+        {
+            var cmd = statements.For("""
             INSERT INTO submissions (submission_id, correlation_id, media_id, path, modality, status, error, created_at)
             VALUES ($s, $c, $m, $path, $modality, $status, $error, $now) ON CONFLICT (submission_id) DO NOTHING
-            """))
-        {
+            """, tx);
             cmd.Parameters.AddWithValue("$s", s.SubmissionId.ToString());
             cmd.Parameters.AddWithValue("$c", s.CorrelationId.ToString());
             cmd.Parameters.AddWithValue("$m", (object?)s.MediaId ?? DBNull.Value);
@@ -253,10 +264,10 @@ public sealed class SqliteCatalog : IMediaCatalog
         }
         foreach (var f in s.Flags)
         {
-            using var cmd = Command(db, tx, """
+            var cmd = statements.For("""
                 INSERT INTO flags (submission_id, media_id, kind, method, of_id, of_path, distance, threshold, score, label, action)
                 VALUES ($s, $m, $kind, $method, $of, $ofPath, $d, $t, $score, $label, $action)
-                """);
+                """, tx);
             cmd.Parameters.AddWithValue("$s", s.SubmissionId.ToString());
             cmd.Parameters.AddWithValue("$m", (object?)s.MediaId ?? DBNull.Value);
             cmd.Parameters.AddWithValue("$kind", f.Kind.Name());
@@ -283,16 +294,16 @@ public sealed class SqliteCatalog : IMediaCatalog
         lock (_gate)
         {
             SubmissionRecord s;
-            using (var cmd = Command(_db, null, "SELECT correlation_id, media_id, path, modality, status, error FROM submissions WHERE submission_id = $s"))
             {
+                var cmd = _statements.For("SELECT correlation_id, media_id, path, modality, status, error FROM submissions WHERE submission_id = $s", null);
                 cmd.Parameters.AddWithValue("$s", submissionId.ToString());
                 using var r = cmd.ExecuteReader();
                 if (!r.Read()) return null;
                 s = new SubmissionRecord(submissionId, Guid.Parse(r.GetString(0)), r.IsDBNull(1) ? null : r.GetString(1), r.GetString(2),
                     r.IsDBNull(3) ? null : r.GetString(3), SubmissionStatuses.Parse(r.GetString(4)), [], r.IsDBNull(5) ? null : r.GetString(5));
             }
-            using (var cmd = Command(_db, null, $"SELECT {FlagColumns} FROM flags WHERE submission_id = $s ORDER BY id"))
             {
+                var cmd = _statements.For($"SELECT {FlagColumns} FROM flags WHERE submission_id = $s ORDER BY id", null);
                 cmd.Parameters.AddWithValue("$s", submissionId.ToString());
                 return s with { Flags = ReadAll(cmd, ReadFlag) };
             }
@@ -399,6 +410,11 @@ public sealed class SqliteCatalog : IMediaCatalog
 
     public void Dispose()
     {
-        lock (_gate) _db.Dispose();
+        _checkpointer.Dispose();
+        lock (_gate)
+        {
+            _statements.Dispose();
+            _db.Dispose();
+        }
     }
 }

@@ -119,7 +119,11 @@ public sealed record MediaEncoded(
 public sealed record MediaFlag(string Kind, string Method, string? Of = null, string? OfPath = null, double? Distance = null, double? Threshold = null,
     double? Score = null, string? Concept = null, string? Action = null, string? Label = null);
 
-/// <summary>The final result of a submission. Exactly one per <see cref="MediaSubmitted"/>.</summary>
+/// <summary>
+/// The final result of a submission. Exactly one per <see cref="MediaSubmitted"/>. <c>Action</c> is the action resolved
+/// from the flags by the policy's precedence (a lower-case label such as <c>block</c>, <c>review</c>, <c>allow</c>), or null
+/// when no flag carries one; see README "Actions and webhooks".
+/// </summary>
 public sealed record MediaProcessed(
     Guid SubmissionId,
     Guid CorrelationId,
@@ -129,7 +133,8 @@ public sealed record MediaProcessed(
     string? Modality,
     string Status,
     MediaFlag[] Flags,
-    string? Error = null);
+    string? Error = null,
+    string? Action = null);
 
 /// <summary>Published when an item's exact bytes (SHA-256) are already catalogued; nothing new was stored.</summary>
 public sealed record ExactDuplicateDetected(Guid SubmissionId, Guid CorrelationId, string MediaId, string Path, MediaFlag Flag);

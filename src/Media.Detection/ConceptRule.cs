@@ -49,6 +49,7 @@ public sealed record ConceptPolicy(ConceptSpec[] Concepts, ClassificationSpec[]?
             if (c is null || string.IsNullOrWhiteSpace(c.Name)) throw new FormatException($"{path}: a concept has no name");
             if ((c.Prompts?.Length ?? 0) + (c.Examples?.Length ?? 0) == 0) throw new FormatException($"{path}: concept '{c.Name}' has neither prompts nor examples");
             if (c.Threshold is < -1 or > 1) throw new FormatException($"{path}: concept '{c.Name}' threshold {c.Threshold} is not a cosine similarity in [-1, 1]");
+            if (c.Action is not null) ActionPolicy.CheckLabel(c.Action, $"{path}: concept '{c.Name}'");
         }
         for (var i = 0; i < policy.Classifications!.Length; i++)
         {

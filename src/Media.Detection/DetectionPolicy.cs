@@ -39,6 +39,8 @@ public sealed record DetectionPolicy
     public ModalityPolicy Audio { get; init; } = new();
     /// <summary>k-NN anomaly scoring (semantic packs only unless <c>AllowNonSemantic</c>).</summary>
     public AnomalyOptions Anomaly { get; init; } = new();
+    /// <summary>How flags become the submission's action label (<c>Media:Actions</c>: precedence, per-kind defaults).</summary>
+    public ActionPolicy Actions { get; init; } = new();
 
     public ModalityPolicy For(string modality) => modality == "audio" ? Audio : Image;
 }

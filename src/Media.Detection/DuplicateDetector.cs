@@ -27,11 +27,18 @@ public sealed class DuplicateDetector(IndexedCatalog store, DetectionPolicy poli
 
     public DetectionPolicy Policy => policy;
 
-    /// <summary>Flags, catalogs and indexes one item; returns its recorded result. Calls are serialised.</summary>
+    /// <summary>
+    /// Flags, catalogs and indexes one item; returns its recorded result with <see cref="SubmissionRecord.Action"/>
+    /// resolved from its flags by <see cref="DetectionPolicy.Actions"/> (also for a redelivered submission, whose stored
+    /// flags are resolved again). Calls are serialised.
+    /// </summary>
     public SubmissionRecord Process(MediaEncoded item)
     {
-        lock (_gate) return ProcessLocked(item);
+        lock (_gate) return WithAction(ProcessLocked(item));
     }
+
+    /// <summary>The result with its action resolved from its flags (derived, so the catalog stores no column for it).</summary>
+    SubmissionRecord WithAction(SubmissionRecord r) => r with { Action = policy.Actions.Resolve(r.Flags) };
 
     SubmissionRecord ProcessLocked(MediaEncoded item)
     {

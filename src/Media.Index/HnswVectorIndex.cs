@@ -63,6 +63,8 @@ public sealed unsafe class HnswVectorIndex : IVectorIndex
     const int FormatVersion = 1;
     const int MaxLevel = 16;
     const int SelectivitySamples = 128;
+    /// <summary>Rows asked for by a range search's first probe.</summary>
+    const int RangeProbe = 16;
     static readonly int PrefetchAhead = int.TryParse(Environment.GetEnvironmentVariable("HNSW_PF"), out var pf) ? pf : 3;
 
     readonly HnswOptions _options;
@@ -309,10 +311,12 @@ public sealed unsafe class HnswVectorIndex : IVectorIndex
         CheckQuery(query);
         var live = Count;
         if (live <= _threshold) return ExactRange(query, maxDistance, filter);
-        for (var k = 16; ; k *= 2)
+        for (var k = RangeProbe; ; k *= 2)
         {
             if (k > Math.Max(_threshold, live / 8)) return ExactRange(query, maxDistance, filter);
-            var hits = Search(query, k, Math.Max(EfSearch, k), filter);
+            // The first probe walks with ef = k (16): a range query's rows are the query's nearest, which a short walk
+            // reaches; only a probe that comes back full (its k-th row still in range) widens, with ef ≥ efSearch.
+            var hits = Search(query, k, k == RangeProbe ? k : Math.Max(EfSearch, k), filter);
             if (hits.Length < k || hits[^1].Distance > maxDistance)
             {
                 var inRange = hits.Where(h => h.Distance <= maxDistance).ToArray();

@@ -12,29 +12,41 @@ public static class MediaBus
     public const string EncodeQueue = "media-encode";
     public const string DetectQueue = "media-detect";
     public const string QueryQueue = "media-query";
+    /// <summary>Webhook fan-out: <c>MediaProcessed</c> → one <c>WebhookDelivery</c> per accepting webhook.</summary>
+    public const string WebhookQueue = "media-webhooks";
+    /// <summary>Webhook POSTs; failures after the last retry land in <c>media-webhook-delivery_error</c>.</summary>
+    public const string WebhookDeliveryQueue = "media-webhook-delivery";
 
     /// <summary>
     /// Registers MassTransit with the consumers of <see cref="MediaServiceOptions.Roles"/> (each configured by its
     /// <c>ConsumerDefinition</c>), plus, when <paramref name="trackSubmissions"/>, an endpoint of this process's own
     /// that feeds results to <see cref="SubmissionTracker"/>. The application services come from
-    /// <see cref="MediaServices.AddMediaServices"/>.
+    /// <see cref="MediaServices.AddMediaServices"/>. With the webhooks role and webhooks configured, the webhook consumers
+    /// too (<see cref="AddWebhookConsumers"/>); a submitter that runs them in memory also tracks their outcomes
+    /// (<see cref="WebhookTracker"/>), so it can wait for them before it exits.
     /// </summary>
     public static IServiceCollection AddMediaBus(this IServiceCollection services, MediaServiceOptions options, bool trackSubmissions)
     {
         services.AddSingleton<SubmissionTracker>();
+        services.AddSingleton<WebhookTracker>();
+        var webhooks = (options.Roles & WorkerRoles.Webhooks) != 0 && options.Webhooks.Endpoints.Count > 0;
+        // Only in memory do deliveries die with the submitter; on a broker they wait in their queues for a webhooks worker.
+        var trackWebhooks = trackSubmissions && webhooks && options.Transport.Equals("inmemory", StringComparison.OrdinalIgnoreCase);
         services.AddMassTransit(x =>
         {
             var roles = options.Roles;
             if ((roles & WorkerRoles.Encode) != 0) x.AddConsumer<EncodeConsumer, EncodeConsumerDefinition>();
             if ((roles & WorkerRoles.Detect) != 0) x.AddConsumer<DetectConsumer, DetectConsumerDefinition>();
             if ((roles & WorkerRoles.Query) != 0) x.AddConsumer<SearchConsumer, SearchConsumerDefinition>();
+            if (webhooks) x.AddWebhookConsumers();
             x.AddConsumer<SubmissionResultConsumer>();
+            if (trackWebhooks) x.AddConsumer<WebhookOutcomeConsumer>();
             x.AddRequestClient<SearchRequest>(new Uri($"queue:{QueryQueue}"), RequestTimeout.After(s: 120));
 
             switch (options.Transport.ToLowerInvariant())
             {
                 case "inmemory":
-                    x.UsingInMemory((context, cfg) => ConfigureEndpoints(context, cfg, trackSubmissions));
+                    x.UsingInMemory((context, cfg) => ConfigureEndpoints(context, cfg, trackSubmissions, trackWebhooks));
                     break;
                 case "rabbitmq":
                     var broker = RabbitMqAddress.Parse(options.RabbitMqUri ?? "amqp://guest:guest@127.0.0.1:5672/");
@@ -47,7 +59,7 @@ public static class MediaBus
                             h.PublisherConfirmation = true; // a publish completes only once the broker has it
                             h.RequestedConnectionTimeout(TimeSpan.FromSeconds(10));
                         });
-                        ConfigureEndpoints(context, cfg, trackSubmissions);
+                        ConfigureEndpoints(context, cfg, trackSubmissions, trackWebhooks);
                     });
                     break;
                 default:
@@ -64,9 +76,21 @@ public static class MediaBus
     internal static void UseRetry(IReceiveEndpointConfigurator e) =>
         e.UseMessageRetry(r => r.Exponential(5, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(300)));
 
-    static void ConfigureEndpoints<T>(IBusRegistrationContext context, IBusFactoryConfigurator<T> cfg, bool trackSubmissions) where T : IReceiveEndpointConfigurator
+    /// <summary>
+    /// Registers the webhook consumers, each configured by its definition: <see cref="WebhookFanOutConsumer"/> on
+    /// <see cref="WebhookQueue"/> and <see cref="WebhookDeliveryConsumer"/> on <see cref="WebhookDeliveryQueue"/>. They need
+    /// <see cref="WebhookSettings"/> and <see cref="WebhookSender"/> in the container (<see cref="MediaServices.AddWebhooks"/>).
+    /// </summary>
+    public static IBusRegistrationConfigurator AddWebhookConsumers(this IBusRegistrationConfigurator x)
     {
-        cfg.ConfigureEndpoints(context, filter => filter.Exclude<SubmissionResultConsumer>());
+        x.AddConsumer<WebhookFanOutConsumer, WebhookFanOutConsumerDefinition>();
+        x.AddConsumer<WebhookDeliveryConsumer, WebhookDeliveryConsumerDefinition>();
+        return x;
+    }
+
+    static void ConfigureEndpoints<T>(IBusRegistrationContext context, IBusFactoryConfigurator<T> cfg, bool trackSubmissions, bool trackWebhooks) where T : IReceiveEndpointConfigurator
+    {
+        cfg.ConfigureEndpoints(context, filter => filter.Exclude(typeof(SubmissionResultConsumer), typeof(WebhookOutcomeConsumer)));
         if (trackSubmissions)
         {
             // A durable queue of this submitter's own, so results published while the broker restarts are kept;
@@ -80,7 +104,11 @@ public static class MediaBus
                     e.ConfigureConsumer<SubmissionResultConsumer>(context);
                 });
             else
-                cfg.ReceiveEndpoint(new TemporaryEndpointDefinition(), e => e.ConfigureConsumer<SubmissionResultConsumer>(context));
+                cfg.ReceiveEndpoint(new TemporaryEndpointDefinition(), e =>
+                {
+                    e.ConfigureConsumer<SubmissionResultConsumer>(context);
+                    if (trackWebhooks) e.ConfigureConsumer<WebhookOutcomeConsumer>(context);
+                });
         }
     }
 }

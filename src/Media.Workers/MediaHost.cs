@@ -69,4 +69,16 @@ public static class MediaHost
         }
         return waiters;
     }
+
+    /// <summary>
+    /// The outcomes of the webhook deliveries these results cause in this process (one per result and accepting webhook,
+    /// in result order), completing when each was delivered or failed for good. Empty when this process delivers no
+    /// webhooks. Only meaningful where this process runs the webhooks role and tracks submissions (in-memory ingest).
+    /// </summary>
+    public static Task<WebhookOutcome[]> WebhookOutcomesAsync(IHost host, IEnumerable<MediaProcessed> results)
+    {
+        if (host.Services.GetService<WebhookSettings>() is not { } settings) return Task.FromResult<WebhookOutcome[]>([]);
+        var tracker = host.Services.GetRequiredService<WebhookTracker>();
+        return Task.WhenAll(results.SelectMany(r => settings.Targets(r.Action).Select(w => tracker.Expect(WebhookPayload.DeliveryId(r.SubmissionId, w.Name)))));
+    }
 }

@@ -12,7 +12,7 @@ public static class Messages
         : new(f.Kind.Name(), f.Method, f.Of, f.OfPath, f.Distance, f.Threshold, f.Score, f.Label, f.Action);
 
     public static MediaProcessed ToMessage(this SubmissionRecord r) =>
-        new(r.SubmissionId, r.CorrelationId, r.MediaId, r.MediaId, r.Path, r.Modality, r.Status.Name(), [.. r.Flags.Select(ToMessage)], r.Error);
+        new(r.SubmissionId, r.CorrelationId, r.MediaId, r.MediaId, r.Path, r.Modality, r.Status.Name(), [.. r.Flags.Select(ToMessage)], r.Error, r.Action);
 
     /// <summary>The events a recorded result announces besides <see cref="MediaProcessed"/>: one per flag, or the rejection.</summary>
     public static IEnumerable<object> Events(this SubmissionRecord r)

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using MassTransit;
+using Media.Application;
 using Media.Contracts.V1;
 
 namespace Media.Workers;
@@ -58,4 +59,44 @@ public sealed class SubmissionResultConsumer(SubmissionTracker tracker) :
     }
 
     static string Describe(Fault fault) => string.Join("; ", fault.Exceptions.Select(e => $"{e.ExceptionType}: {e.Message}"));
+}
+
+/// <summary>The outcome of one webhook delivery: delivered (with the receiver's status) or failed for good (with the error).</summary>
+public sealed record WebhookOutcome(Guid DeliveryId, string Webhook, Guid SubmissionId, bool Delivered, int? StatusCode = null, string? Error = null);
+
+/// <summary>
+/// Lets an in-memory submitter (<c>media ingest</c>) await its webhook deliveries before it exits, since in memory a
+/// delivery still queued or retrying is lost with the process. An outcome may arrive before it is awaited; both sides
+/// meet on the delivery id (<see cref="WebhookPayload.DeliveryId"/>).
+/// </summary>
+public sealed class WebhookTracker
+{
+    readonly ConcurrentDictionary<Guid, TaskCompletionSource<WebhookOutcome>> _outcomes = new();
+
+    TaskCompletionSource<WebhookOutcome> Slot(Guid deliveryId) =>
+        _outcomes.GetOrAdd(deliveryId, _ => new TaskCompletionSource<WebhookOutcome>(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    /// <summary>Completes with the delivery's outcome.</summary>
+    public Task<WebhookOutcome> Expect(Guid deliveryId) => Slot(deliveryId).Task;
+
+    internal void Complete(WebhookOutcome outcome) => Slot(outcome.DeliveryId).TrySetResult(outcome);
+}
+
+/// <summary>Feeds <see cref="WebhookDelivered"/> and <c>Fault&lt;WebhookDelivery&gt;</c> into the <see cref="WebhookTracker"/>.</summary>
+public sealed class WebhookOutcomeConsumer(WebhookTracker tracker) : IConsumer<WebhookDelivered>, IConsumer<Fault<WebhookDelivery>>
+{
+    public Task Consume(ConsumeContext<WebhookDelivered> context)
+    {
+        var m = context.Message;
+        tracker.Complete(new WebhookOutcome(m.DeliveryId, m.Webhook, m.SubmissionId, true, m.StatusCode));
+        return Task.CompletedTask;
+    }
+
+    public Task Consume(ConsumeContext<Fault<WebhookDelivery>> context)
+    {
+        var m = context.Message.Message;
+        var error = string.Join("; ", context.Message.Exceptions.Select(e => e.Message));
+        tracker.Complete(new WebhookOutcome(m.DeliveryId, m.Webhook, m.SubmissionId, false, Error: error));
+        return Task.CompletedTask;
+    }
 }

@@ -1,11 +1,12 @@
 using System.CommandLine;
 using Media.Application;
 using Media.Detection;
+using Media.Index;
 
 namespace Media.Cli.Commands;
 
 /// <summary>
-/// <c>media bench index --n N --dim D [--data DIR] [--queries Q] [--seed S] [--no-peer] [--json]</c>: the index
+/// <c>media bench index --n N --dim D [--data DIR] [--queries Q] [--seed S] [--no-peer] [--index hnsw|exact] [--json]</c>: the index
 /// benchmark (<see cref="IndexBenchmark"/>) through the real detect-and-index path, with hnswlib on the same vectors.
 /// </summary>
 static class BenchCommand
@@ -18,9 +19,15 @@ static class BenchCommand
         var queries = new Option<int>("--queries") { Description = "Search queries for recall and latency", DefaultValueFactory = _ => 1000 };
         var seed = new Option<int>("--seed") { Description = "Random seed", DefaultValueFactory = _ => 1 };
         var noPeer = new Option<bool>("--no-peer") { Description = "Skip the hnswlib peer (python3-hnswlib)" };
+        var kind = new Option<string>("--index")
+        {
+            Description = "hnsw: the service's indexes (HNSW + multi-index hashing); exact: exact scans (the flat vector and binary indexes), for comparison",
+            DefaultValueFactory = _ => "hnsw",
+        };
+        kind.AcceptOnlyFromAmong("hnsw", "exact");
         var json = CommonOptions.Json();
         var index = new Command("index", "Detect+index throughput, recall@10, search latency, reopen time and memory on N clustered vectors, next to hnswlib")
-            { n, dim, data, queries, seed, noPeer, json };
+            { n, dim, data, queries, seed, noPeer, kind, json };
         index.SetAction(parse =>
         {
             var keep = parse.GetValue(data);
@@ -31,7 +38,10 @@ static class BenchCommand
             {
                 var settings = new IndexBenchmarkSettings(parse.GetValue(n), parse.GetValue(dim), dir, parse.GetValue(queries), parse.GetValue(seed),
                     parse.GetValue(noPeer) ? null : script);
-                var result = IndexBenchmark.Run(settings, new IndexSettings(), m => Console.Error.WriteLine($"media bench: {m}"));
+                var indexes = parse.GetValue(kind) == "exact"
+                    ? new IndexSettings { NewVectorIndex = d => new FlatVectorIndex(d), NewPdqIndex = () => new FlatBinaryIndex(256) }
+                    : new IndexSettings();
+                var result = IndexBenchmark.Run(settings, indexes, m => Console.Error.WriteLine($"media bench: {m}"));
                 if (asJson) CliOutput.Line(result);
                 else
                 {

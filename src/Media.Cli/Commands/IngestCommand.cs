@@ -15,7 +15,8 @@ namespace Media.Cli.Commands;
 /// recursively) becomes one <c>MediaSubmitted</c> on the bus; returns when every item has its final result. In memory the
 /// whole pipeline runs in this process; with <c>--transport rabbitmq</c> the <c>media serve</c> workers do the work and this
 /// process waits for the results of its own items (by correlation id). Exit 0 when every item
-/// got a result (rejected ones included), 2 when the service could not start, 3 when the pipeline itself failed.
+/// got a result (rejected ones included), 2 when the service could not start, 3 when the pipeline itself failed, 4 when
+/// (in memory) a webhook delivery failed after every retry.
 /// </summary>
 static class IngestCommand
 {
@@ -62,21 +63,29 @@ static class IngestCommand
     static async Task<int> RunJson(string[] files, Microsoft.Extensions.Hosting.IHost host, SubmissionTracker tracker, CancellationToken cancel)
     {
         tracker.Completed += r => CliOutput.Line(ToJson(r));
-        return await Finish(await MediaHost.SubmitFilesAsync(host, files, cancel));
+        return await Finish(host, await MediaHost.SubmitFilesAsync(host, files, cancel));
     }
 
-    static async Task<int> Finish(Task<MediaProcessed>[] waiters)
+    static async Task<int> Finish(Microsoft.Extensions.Hosting.IHost host, Task<MediaProcessed>[] waiters)
     {
+        var code = 0;
         try
         {
             await Task.WhenAll(waiters);
-            return 0;
         }
         catch (PipelineFaultException)
         {
             foreach (var failed in waiters.Where(w => w.IsFaulted).Take(5)) CliOutput.Error($"pipeline failure: {failed.Exception!.InnerException!.Message}");
-            return 3;
+            code = 3;
         }
+        // In memory, webhook deliveries (and their retries) live in this process: wait for each to succeed or fail for good.
+        var results = waiters.Where(w => w.IsCompletedSuccessfully).Select(w => w.Result).ToArray();
+        var failures = (await MediaHost.WebhookOutcomesAsync(host, results)).Where(o => !o.Delivered).ToArray();
+        foreach (var f in failures)
+            CliOutput.Error($"webhook '{f.Webhook}': delivery {f.DeliveryId} of {results.First(r => r.SubmissionId == f.SubmissionId).Path} failed after every retry: {f.Error}");
+        if (failures.Length > 0)
+            CliOutput.Error($"{failures.Length} webhook deliveries failed; in memory they are lost when this process exits (with --transport rabbitmq they wait in {MediaBus.WebhookDeliveryQueue}_error)");
+        return code != 0 ? code : failures.Length > 0 ? 4 : 0;
     }
 
     static async Task<int> RunInteractive(string[] files, Microsoft.Extensions.Hosting.IHost host, SubmissionTracker tracker, CancellationToken cancel)
@@ -88,9 +97,9 @@ static class IngestCommand
             {
                 var task = ctx.AddTask($"ingesting {files.Length} files", maxValue: Math.Max(1, files.Length));
                 tracker.Completed += r => { lock (results) results.Add(r); task.Increment(1); };
-                code = await Finish(await MediaHost.SubmitFilesAsync(host, files, cancel));
+                code = await Finish(host, await MediaHost.SubmitFilesAsync(host, files, cancel));
             });
-        var table = new Table().AddColumns("status", "path", "flags");
+        var table = new Table().AddColumns("status", "action", "path", "flags");
         foreach (var r in results.OrderBy(r => r.Path, StringComparer.Ordinal))
         {
             var flags = r.Error ?? string.Join("; ", r.Flags.Select(f => f.Kind switch
@@ -100,13 +109,14 @@ static class IngestCommand
                 FlagKinds.Classification => $"classification {f.Label} → {f.Action} ({f.Method}, {f.Score:0.####}/{f.Threshold})",
                 _ => $"{f.Kind} of {Path.GetFileName(f.OfPath)} ({f.Method}, {f.Distance}/{f.Threshold})",
             }));
-            table.AddRow(Markup.Escape(r.Status), Markup.Escape(Path.GetRelativePath(Environment.CurrentDirectory, r.Path)), Markup.Escape(flags));
+            table.AddRow(Markup.Escape(r.Status), Markup.Escape(r.Action ?? ""), Markup.Escape(Path.GetRelativePath(Environment.CurrentDirectory, r.Path)), Markup.Escape(flags));
         }
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine($"{results.Count(r => r.Status == MediaStatus.Indexed)} indexed, {results.Count(r => r.Status == MediaStatus.Duplicate)} exact duplicates, " +
                                $"{results.Count(r => r.Flags.Any(f => f.Kind == FlagKinds.NearDuplicate))} near-duplicates, {results.Count(r => r.Flags.Any(f => f.Kind == FlagKinds.Anomaly))} anomalies, " +
                                $"{results.Count(r => r.Flags.Any(f => f.Kind == FlagKinds.Concept))} concept matches, " +
-                               $"{results.Count(r => r.Flags.Any(f => f.Kind == FlagKinds.Classification))} classification matches, {results.Count(r => r.Status == MediaStatus.Rejected)} rejected");
+                               $"{results.Count(r => r.Flags.Any(f => f.Kind == FlagKinds.Classification))} classification matches, {results.Count(r => r.Status == MediaStatus.Rejected)} rejected, " +
+                               $"{results.Count(r => Media.Detection.ActionPolicy.IsActioned(r.Action))} actioned");
         return code;
     }
 
@@ -125,6 +135,7 @@ static class IngestCommand
         path = r.Path,
         modality = r.Modality,
         status = r.Status,
+        action = r.Action,
         flags = r.Flags.Select(FlagJson),
         error = r.Error,
     };

@@ -9,7 +9,7 @@ using Microsoft.Extensions.Hosting;
 namespace Media.Cli.Commands;
 
 /// <summary>
-/// <c>media serve [--data DIR] [--pack DIR]... [--role all|encode|detect|query]... [--transport rabbitmq --rabbitmq URI]</c>:
+/// <c>media serve [--data DIR] [--pack DIR]... [--role all|encode|detect|query|webhooks]... [--transport rabbitmq --rabbitmq URI]</c>:
 /// runs the chosen consumers until stopped; SIGTERM or Ctrl+C drains in-flight work, then exits 0.
 /// Several processes may share the encode role (competing consumers); detect and query share the catalog on one node.
 /// </summary>
@@ -18,7 +18,7 @@ static class ServeCommand
     public static Command Create()
     {
         var service = new ServiceOptions();
-        var roles = new Option<string[]>("--role") { Description = "all, encode, detect or query (repeatable; default all)", AllowMultipleArgumentsPerToken = true };
+        var roles = new Option<string[]>("--role") { Description = "all, encode, detect, query or webhooks (repeatable; default all)", AllowMultipleArgumentsPerToken = true };
         var command = new Command("serve", "Run pipeline workers until stopped") { roles };
         service.AddTo(command);
         service.AddDetectionTo(command);
@@ -29,7 +29,7 @@ static class ServeCommand
             {
                 if (!Enum.TryParse<WorkerRoles>(r, ignoreCase: true, out var role) || role == WorkerRoles.None)
                 {
-                    CliOutput.Error($"unknown role '{r}': expected all, encode, detect or query");
+                    CliOutput.Error($"unknown role '{r}': expected all, encode, detect, query or webhooks");
                     return 2;
                 }
                 chosen |= role;

@@ -46,7 +46,7 @@ sealed class ServiceOptions
     public string TransportName(ParseResult parse) =>
         (parse.GetValue(Transport) ?? CommonOptions.Configuration["Media:Bus:Transport"] ?? (parse.GetValue(RabbitMq) is null ? "inmemory" : "rabbitmq")).ToLowerInvariant();
 
-    /// <exception cref="FormatException">A bad device.</exception>
+    /// <exception cref="FormatException">A bad device, or (with the webhooks role) a bad webhook (<c>Media:Webhooks</c>, <c>Media:WebhookDelivery</c>).</exception>
     public MediaServiceOptions Build(ParseResult parse, WorkerRoles roles)
     {
         var config = CommonOptions.Configuration;
@@ -63,7 +63,11 @@ sealed class ServiceOptions
             EncodeBatchSize = config.GetValue("Media:Pipeline:BatchSize", 16),
             EncodeBatchTimeLimit = TimeSpan.FromMilliseconds(config.GetValue("Media:Pipeline:BatchTimeLimitMs", 50)),
             EncodeConcurrency = config.GetValue("Media:Pipeline:EncodeConcurrency", 2),
-            Detection = config.GetSection("Media:Detection").Get<DetectionPolicy>() ?? new DetectionPolicy(),
+            Detection = (config.GetSection("Media:Detection").Get<DetectionPolicy>() ?? new DetectionPolicy()) with
+            {
+                // Validated where detection starts (MediaServices.Start), so commands that do not detect are not stopped by it.
+                Actions = config.GetSection("Media:Actions").Get<ActionPolicy>() ?? new ActionPolicy(),
+            },
             PolicyFile = parse.GetValue(Policy) ?? config["Media:Policy"],
             AllowNonSemantic = parse.GetValue(AllowNonSemantic),
             SequenceGapTimeout = TimeSpan.FromSeconds(config.GetValue("Media:Pipeline:SequenceGapTimeoutSeconds", 30)),
@@ -72,6 +76,7 @@ sealed class ServiceOptions
             SnapshotMinItems = config.GetValue("Media:Index:SnapshotEveryItems", 10_000L),
             Transport = TransportName(parse),
             RabbitMqUri = parse.GetValue(RabbitMq) ?? config["Media:Bus:RabbitMq"],
+            Webhooks = (roles & WorkerRoles.Webhooks) != 0 ? WebhookSettings.FromConfiguration(config) : new WebhookSettings(),
         };
     }
 }

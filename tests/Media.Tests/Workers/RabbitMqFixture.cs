@@ -72,7 +72,10 @@ public sealed class WorkerProcess : IDisposable
     readonly Process _process;
     public string LogPath { get; }
 
-    public WorkerProcess(string logPath, params string[] args)
+    public WorkerProcess(string logPath, params string[] args) : this(logPath, null, args) { }
+
+    /// <summary>A worker with extra environment variables (configuration such as <c>Media__Webhooks__0__Url</c>).</summary>
+    public WorkerProcess(string logPath, IDictionary<string, string>? env, params string[] args)
     {
         LogPath = logPath;
         var psi = new ProcessStartInfo("/bin/sh") { RedirectStandardOutput = false };
@@ -81,6 +84,7 @@ public sealed class WorkerProcess : IDisposable
         psi.ArgumentList.Add(Paths.MediaExe);
         foreach (var a in new[] { "serve" }.Concat(args)) psi.ArgumentList.Add(a);
         psi.Environment["MEDIA_WORKER_LOG"] = logPath;
+        if (env is not null) foreach (var (k, v) in env) psi.Environment[k] = v;
         _process = Process.Start(psi)!;
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (!Log.Contains("Bus started"))
