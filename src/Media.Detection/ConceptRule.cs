@@ -59,7 +59,8 @@ public sealed record ConceptPolicy(ConceptSpec[] Concepts, ClassificationSpec[]?
             if (string.IsNullOrWhiteSpace(r.Pack)) throw new FormatException($"{path}: {which} has no pack (the name of a loaded pack with a classifier)");
             if (string.IsNullOrWhiteSpace(r.Label)) throw new FormatException($"{path}: {which} (pack '{r.Pack}') has no label");
             if (!(r.Threshold > 0 && r.Threshold <= 1)) throw new FormatException($"{path}: {which} ('{r.Label}' of '{r.Pack}') threshold {r.Threshold} is not a probability in (0, 1]");
-            if (string.IsNullOrWhiteSpace(r.Action)) throw new FormatException($"{path}: {which} ('{r.Label}' of '{r.Pack}') has an empty action");
+            if (r.Action is null) throw new FormatException($"{path}: {which} ('{r.Label}' of '{r.Pack}') has a null action");
+            ActionPolicy.CheckLabel(r.Action, $"{path}: {which} ('{r.Label}' of '{r.Pack}')");
         }
         return policy;
     }

@@ -58,6 +58,8 @@ public class ClassificationRuleTests
             Assert.Throws<FormatException>(() => ConceptPolicy.Load(Write("""{"classifications": [{"pack": "n", "label": "Drawing"}]}"""))).Message);
         Assert.Contains("classifications[1] has no pack",
             Assert.Throws<FormatException>(() => ConceptPolicy.Load(Write("""{"classifications": [{"pack": "n", "label": "a", "threshold": 0.5}, {"label": "Drawing", "threshold": 0.5}]}"""))).Message);
+        Assert.Contains("classifications[0] ('Drawing' of 'n'): action label 'Block now!' is not 1-64 characters",
+            Assert.Throws<FormatException>(() => ConceptPolicy.Load(Write("""{"classifications": [{"pack": "n", "label": "Drawing", "threshold": 0.5, "action": "Block now!"}]}"""))).Message);
         Assert.Contains("has no label",
             Assert.Throws<FormatException>(() => ConceptPolicy.Load(Write("""{"classifications": [{"pack": "n", "threshold": 0.5}]}"""))).Message);
     }
