@@ -37,6 +37,7 @@ public class ClassificationCliTests
                 Assert.Equal(("Drawing", "review", "classifier:nsfw-mobilenet-v2", 0.95),
                     (f.GetProperty("label").GetString(), f.GetProperty("action").GetString(), f.GetProperty("method").GetString(), f.GetProperty("threshold").GetDouble()));
                 Assert.InRange(f.GetProperty("score").GetDouble(), 0.95, 1.0);
+                Assert.Equal("review", line.GetProperty("action").GetString()); // the item's resolved action (README "Actions and webhooks")
             }
             else Assert.True(flags.Length == 0, $"photograph {name} got a classification flag: {string.Join(", ", flags)}");
         }
