@@ -107,11 +107,12 @@ sealed class WalCheckpointer : IDisposable
         }
     }
 
+    /// <summary>Stops the thread after any checkpoint in progress; a second call does nothing.</summary>
     public void Dispose()
     {
+        if (_stopping) return;
         _stopping = true;
         _due.Release();
         _thread.Join();
-        _due.Dispose();
     }
 }
