@@ -199,9 +199,24 @@ public static class HnswBench
 
     static IEnumerable<Row> MeasureCSharp(float[] data, float[] queries, int[] truth, int n, int d, int[] efs, bool quantized)
     {
+        foreach (var (name, options) in new[] { ("C# HNSW", new HnswOptions { ExactSearchThreshold = 0 }), ("C# HNSW int8", new HnswOptions { ExactSearchThreshold = 0, Quantize = true }) })
+        {
+            if (options.Quantize && !quantized) yield break;
+            var (index, build) = BuildCSharp(name, data, n, d, options);
+            foreach (var ef in efs) yield return Sweep(name, index, queries, truth, d, ef, build);
+        }
+    }
+
+    /// <summary>Build figures of one C# index, carried on each of its rows.</summary>
+    sealed record BuildFigures(double PerS, double CpuPerS, double DetectPerS, double DetectCpuPerS, double MemoryMb);
+
+    /// <summary>Builds an index: plain adds, then a batch of detect+index (query, then add) on one thread, then the same
+    /// pipelined over two threads.</summary>
+    static (HnswVectorIndex, BuildFigures) BuildCSharp(string name, float[] data, int n, int d, HnswOptions options)
+    {
         GC.Collect();
         var rss0 = Environment.WorkingSet;
-        var index = new HnswVectorIndex(d, new HnswOptions { ExactSearchThreshold = 0 });
+        var index = new HnswVectorIndex(d, options);
         var batch = Math.Min(10_000, n / 20);
         var plain = n - 2 * batch;
         var cpu = Process.GetCurrentProcess().TotalProcessorTime;
@@ -209,7 +224,7 @@ public static class HnswBench
         for (var i = 0; i < plain; i++)
         {
             index.Add(i, data.AsSpan(i * d, d));
-            if (i % 20_000 == 19_999) Console.WriteLine($"#   C# build {i + 1}: {(i + 1) / sw.Elapsed.TotalSeconds:F0}/s");
+            if (i % 20_000 == 19_999) Console.WriteLine($"#   {name} build {i + 1}: {(i + 1) / sw.Elapsed.TotalSeconds:F0}/s");
         }
         var build = plain / sw.Elapsed.TotalSeconds;
         var buildCpu = plain / (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
@@ -242,23 +257,12 @@ public static class HnswBench
         var pipelined = (n - plain - batch) / sw.Elapsed.TotalSeconds;
         GC.Collect();
         var memory = (Environment.WorkingSet - rss0) / 1e6;
-        Console.WriteLine($"# C#: build {build:F0}/s ({buildCpu:F0}/s of CPU), detect+index {detect:F0}/s ({detectCpu:F0}/s of CPU), pipelined over 2 threads {pipelined:F0}/s, RSS +{memory:F0} MB (rows {index.AllocatedBytes / 1e6:F0} MB)");
-        foreach (var ef in efs) yield return Sweep("C# HNSW", index, queries, truth, d, ef, build, buildCpu, detect, detectCpu, memory);
-        if (!quantized) yield break;
-        // The same graph traversed with int8 codes: construction uses the float vectors either way, so load a saved copy
-        // with quantisation on rather than build again.
-        var floatBytes = index.AllocatedBytes;
-        using var saved = new MemoryStream();
-        index.Save(saved);
-        saved.Position = 0;
-        index = null!;
-        GC.Collect();
-        var q8 = HnswVectorIndex.Load(saved, o => o with { Quantize = true });
-        Console.WriteLine($"# C# int8: rows {q8.AllocatedBytes / 1e6:F0} MB (float vectors kept for re-ranking)");
-        foreach (var ef in efs) yield return Sweep("C# HNSW int8", q8, queries, truth, d, ef, build, buildCpu, detect, detectCpu, memory + (q8.AllocatedBytes - floatBytes) / 1e6);
+        Console.WriteLine($"# {name}: build {build:F0}/s ({buildCpu:F0}/s of CPU), detect+index {detect:F0}/s ({detectCpu:F0}/s of CPU), " +
+                          $"pipelined over 2 threads {pipelined:F0}/s, RSS +{memory:F0} MB (rows allocated {index.AllocatedBytes / 1e6:F0} MB)");
+        return (index, new BuildFigures(build, buildCpu, detect, detectCpu, memory));
     }
 
-    static Row Sweep(string lib, HnswVectorIndex index, float[] queries, int[] truth, int d, int ef, double build, double buildCpu, double detect, double detectCpu, double memory)
+    static Row Sweep(string lib, HnswVectorIndex index, float[] queries, int[] truth, int d, int ef, BuildFigures b)
     {
         var nq = queries.Length / d;
         // Warm up past tiered compilation (tier-1 code is compiled in the background after 30 calls and a 100 ms delay).
@@ -289,7 +293,7 @@ public static class HnswBench
         var cpuUs = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / (passes * nq);
         var qps2 = Enumerable.Range(0, passes).Max(_ => Parallel2(nq, q => index.Search(queries.AsSpan(q * d, d), K, ef)));
         Array.Sort(latency);
-        var row = new Row(lib, ef, found / (double)(nq * K), qps1, qps2, latency[latency.Length / 2], latency[latency.Length * 99 / 100], cpuUs, build, buildCpu, detect, detectCpu, memory);
+        var row = new Row(lib, ef, found / (double)(nq * K), qps1, qps2, latency[latency.Length / 2], latency[latency.Length * 99 / 100], cpuUs, b.PerS, b.CpuPerS, b.DetectPerS, b.DetectCpuPerS, b.MemoryMb);
         Console.WriteLine($"#   {lib} ef {ef}: recall {row.Recall:F4}, {qps1:F0} QPS (1 thread), {qps2:F0} QPS (2 threads), p50 {row.P50Us:F0} µs, p99 {row.P99Us:F0} µs");
         return row;
     }
@@ -380,25 +384,8 @@ public static class HnswBench
 
     static void Paired(string dir, float[] data, float[] queries, int[] truth, int d, int[] efs, int rounds, string[] faiss)
     {
-        var path = Path.Combine(dir, "csharp.hnsw");
-        HnswVectorIndex index;
-        if (File.Exists(path))
-        {
-            using var f = File.OpenRead(path);
-            index = HnswVectorIndex.Load(f);
-        }
-        else
-        {
-            var n = data.Length / d;
-            index = new HnswVectorIndex(d, new HnswOptions { ExactSearchThreshold = 0 });
-            var sw = Stopwatch.StartNew();
-            for (var i = 0; i < n; i++) index.Add(i, data.AsSpan(i * d, d));
-            Console.WriteLine($"#   C#: built {n / sw.Elapsed.TotalSeconds:F0}/s");
-            using var f = File.Create(path);
-            index.Save(f);
-        }
-        HnswVectorIndex int8;
-        using (var f = File.OpenRead(path)) int8 = HnswVectorIndex.Load(f, o => o with { Quantize = true });
+        var index = LoadOrBuild(Path.Combine(dir, "csharp.hnsw"), data, d, new HnswOptions { ExactSearchThreshold = 0 });
+        var int8 = LoadOrBuild(Path.Combine(dir, "csharp-int8.hnsw"), data, d, new HnswOptions { ExactSearchThreshold = 0, Quantize = true });
         // Past tiered compilation before anything is timed.
         foreach (var x in new[] { index, int8 })
             for (var q = 0; q < 3000; q++) x.Search(queries.AsSpan(q % (queries.Length / d) * d, d), K, 32);
@@ -454,6 +441,23 @@ public static class HnswBench
         Console.WriteLine();
         foreach (var l in lines) Console.WriteLine(l);
         Console.WriteLine($"\n(written to {outPath})");
+    }
+
+    /// <summary>An index saved by an earlier paired run, or a new one, built and saved.</summary>
+    static HnswVectorIndex LoadOrBuild(string path, float[] data, int d, HnswOptions options)
+    {
+        if (File.Exists(path))
+        {
+            using var f = File.OpenRead(path);
+            return HnswVectorIndex.Load(f);
+        }
+        var n = data.Length / d;
+        var index = new HnswVectorIndex(d, options);
+        var sw = Stopwatch.StartNew();
+        for (var i = 0; i < n; i++) index.Add(i, data.AsSpan(i * d, d));
+        Console.WriteLine($"#   C# {(options.Quantize ? "int8 " : "")}built {n / sw.Elapsed.TotalSeconds:F0}/s");
+        using (var f = File.Create(path)) index.Save(f);
+        return index;
     }
 
     static double Median(IEnumerable<double> values)
