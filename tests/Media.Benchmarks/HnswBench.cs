@@ -13,8 +13,12 @@ namespace Media.Benchmarks;
 /// exact ground truth. Not a BenchmarkDotNet suite: builds take minutes and recall is part of the answer.
 /// <code>
 /// dotnet run -c Release --project tests/Media.Benchmarks -- hnsw [--n 200000] [--dim 512] [--queries 1000] [--centres 1000]
-///     [--ef 16,24,32,48,64,96,128,192,256] [--only csharp,hnswlib,faiss] [--faiss PATH-TO-DRIVER] [--crossover] [--quantized]
+///     [--ef 10,12,16,24,32,48,64,96,128,256] [--only csharp,hnswlib,faiss] [--faiss DRIVER[,DRIVER]] [--crossover] [--quantized]
+/// dotnet run -c Release --project tests/Media.Benchmarks -- hnsw --paired [--rounds 5] [--ef …] [--faiss DRIVER]
 /// </code>
+/// The first form builds every index and sweeps ef library after library. <c>--paired</c> loads (or builds once and saves)
+/// the indexes, keeps hnswlib and FAISS running as servers, and measures the libraries in turn, round after round at
+/// each ef, reporting medians: on a shared machine that is what makes their figures comparable.
 /// Data (written once to .bench/hnsw/…): a Gaussian mixture of unit vectors, each point a random centre plus noise whose
 /// per-dimension standard deviation falls as σ/√(rank+1) (ranks permuted per centre: an effective dimension near 30, as
 /// embeddings have), normalised; queries from the same mixture; ground truth by exact search. Files: base.bin and
@@ -36,6 +40,11 @@ public static class HnswBench
                           $"Vector512 {System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated}, Vector256 {System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated}");
         var (data, queries, truth) = Prepare(dir, n, d, nq, centres, sigma);
         Describe(data, queries, truth, n, d);
+        if (o.Has("paired"))
+        {
+            Paired(dir, data, queries, truth, d, efs, o.Int("rounds", 5), o.Get("faiss", "").Split(',', StringSplitOptions.RemoveEmptyEntries));
+            return;
+        }
         var rows = new List<Row>();
         if (only.Contains("csharp")) rows.AddRange(MeasureCSharp(data, queries, truth, n, d, efs, o.Has("quantized")));
         if (o.Has("crossover")) Crossover(data, queries, d);
@@ -190,9 +199,24 @@ public static class HnswBench
 
     static IEnumerable<Row> MeasureCSharp(float[] data, float[] queries, int[] truth, int n, int d, int[] efs, bool quantized)
     {
+        foreach (var (name, options) in new[] { ("C# HNSW", new HnswOptions { ExactSearchThreshold = 0 }), ("C# HNSW int8", new HnswOptions { ExactSearchThreshold = 0, Quantize = true }) })
+        {
+            if (options.Quantize && !quantized) yield break;
+            var (index, build) = BuildCSharp(name, data, n, d, options);
+            foreach (var ef in efs) yield return Sweep(name, index, queries, truth, d, ef, build);
+        }
+    }
+
+    /// <summary>Build figures of one C# index, carried on each of its rows.</summary>
+    sealed record BuildFigures(double PerS, double CpuPerS, double DetectPerS, double DetectCpuPerS, double MemoryMb);
+
+    /// <summary>Builds an index: plain adds, then a batch of detect+index (query, then add) on one thread, then the same
+    /// pipelined over two threads.</summary>
+    static (HnswVectorIndex, BuildFigures) BuildCSharp(string name, float[] data, int n, int d, HnswOptions options)
+    {
         GC.Collect();
         var rss0 = Environment.WorkingSet;
-        var index = new HnswVectorIndex(d, new HnswOptions { ExactSearchThreshold = 0 });
+        var index = new HnswVectorIndex(d, options);
         var batch = Math.Min(10_000, n / 20);
         var plain = n - 2 * batch;
         var cpu = Process.GetCurrentProcess().TotalProcessorTime;
@@ -200,7 +224,7 @@ public static class HnswBench
         for (var i = 0; i < plain; i++)
         {
             index.Add(i, data.AsSpan(i * d, d));
-            if (i % 20_000 == 19_999) Console.WriteLine($"#   C# build {i + 1}: {(i + 1) / sw.Elapsed.TotalSeconds:F0}/s");
+            if (i % 20_000 == 19_999) Console.WriteLine($"#   {name} build {i + 1}: {(i + 1) / sw.Elapsed.TotalSeconds:F0}/s");
         }
         var build = plain / sw.Elapsed.TotalSeconds;
         var buildCpu = plain / (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
@@ -233,23 +257,12 @@ public static class HnswBench
         var pipelined = (n - plain - batch) / sw.Elapsed.TotalSeconds;
         GC.Collect();
         var memory = (Environment.WorkingSet - rss0) / 1e6;
-        Console.WriteLine($"# C#: build {build:F0}/s ({buildCpu:F0}/s of CPU), detect+index {detect:F0}/s ({detectCpu:F0}/s of CPU), pipelined over 2 threads {pipelined:F0}/s, RSS +{memory:F0} MB (rows {index.AllocatedBytes / 1e6:F0} MB)");
-        foreach (var ef in efs) yield return Sweep("C# HNSW", index, queries, truth, d, ef, build, buildCpu, detect, detectCpu, memory);
-        if (!quantized) yield break;
-        // The same graph traversed with int8 codes: construction uses the float vectors either way, so load a saved copy
-        // with quantisation on rather than build again.
-        var floatBytes = index.AllocatedBytes;
-        using var saved = new MemoryStream();
-        index.Save(saved);
-        saved.Position = 0;
-        index = null!;
-        GC.Collect();
-        var q8 = HnswVectorIndex.Load(saved, o => o with { Quantize = true });
-        Console.WriteLine($"# C# int8: rows {q8.AllocatedBytes / 1e6:F0} MB (float vectors kept for re-ranking)");
-        foreach (var ef in efs) yield return Sweep("C# HNSW int8", q8, queries, truth, d, ef, build, buildCpu, detect, detectCpu, memory + (q8.AllocatedBytes - floatBytes) / 1e6);
+        Console.WriteLine($"# {name}: build {build:F0}/s ({buildCpu:F0}/s of CPU), detect+index {detect:F0}/s ({detectCpu:F0}/s of CPU), " +
+                          $"pipelined over 2 threads {pipelined:F0}/s, RSS +{memory:F0} MB (rows allocated {index.AllocatedBytes / 1e6:F0} MB)");
+        return (index, new BuildFigures(build, buildCpu, detect, detectCpu, memory));
     }
 
-    static Row Sweep(string lib, HnswVectorIndex index, float[] queries, int[] truth, int d, int ef, double build, double buildCpu, double detect, double detectCpu, double memory)
+    static Row Sweep(string lib, HnswVectorIndex index, float[] queries, int[] truth, int d, int ef, BuildFigures b)
     {
         var nq = queries.Length / d;
         // Warm up past tiered compilation (tier-1 code is compiled in the background after 30 calls and a 100 ms delay).
@@ -280,7 +293,7 @@ public static class HnswBench
         var cpuUs = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / (passes * nq);
         var qps2 = Enumerable.Range(0, passes).Max(_ => Parallel2(nq, q => index.Search(queries.AsSpan(q * d, d), K, ef)));
         Array.Sort(latency);
-        var row = new Row(lib, ef, found / (double)(nq * K), qps1, qps2, latency[latency.Length / 2], latency[latency.Length * 99 / 100], cpuUs, build, buildCpu, detect, detectCpu, memory);
+        var row = new Row(lib, ef, found / (double)(nq * K), qps1, qps2, latency[latency.Length / 2], latency[latency.Length * 99 / 100], cpuUs, b.PerS, b.CpuPerS, b.DetectPerS, b.DetectCpuPerS, b.MemoryMb);
         Console.WriteLine($"#   {lib} ef {ef}: recall {row.Recall:F4}, {qps1:F0} QPS (1 thread), {qps2:F0} QPS (2 threads), p50 {row.P50Us:F0} µs, p99 {row.P99Us:F0} µs");
         return row;
     }
@@ -328,6 +341,153 @@ public static class HnswBench
             var graph = Time(q => index.Search(queries.AsSpan(q * d, d), K, ef));
             Console.WriteLine($"#   N {size}: exact {exact:F0} µs, graph {graph:F0} µs at ef {ef}");
         }
+    }
+
+    // ---- paired: libraries in turn, round after round --------------------------------------------------------------
+
+    /// <summary>A measuring process kept running: it answers "ef passes" lines with one JSON line.</summary>
+    sealed class Server : IDisposable
+    {
+        readonly Process _p;
+        public string Name { get; }
+
+        public Server(string name, string program, string[] arguments)
+        {
+            Name = name;
+            var psi = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardInput = true };
+            psi.Environment["OPENBLAS_NUM_THREADS"] = "1";
+            foreach (var a in arguments) psi.ArgumentList.Add(a);
+            _p = Process.Start(psi)!;
+            while (_p.StandardOutput.ReadLine() is { } line)
+            {
+                Console.WriteLine($"#   {name}: {line}");
+                if (line.Contains("\"ready\"")) return;
+            }
+            throw new InvalidOperationException($"{name} ended before it was ready");
+        }
+
+        public JsonElement Measure(int ef)
+        {
+            _p.StandardInput.WriteLine(ef.ToString(CultureInfo.InvariantCulture));
+            _p.StandardInput.Flush();
+            var line = _p.StandardOutput.ReadLine() ?? throw new InvalidOperationException($"{Name} ended");
+            return JsonDocument.Parse(line).RootElement.Clone();
+        }
+
+        public void Dispose()
+        {
+            _p.StandardInput.Close();
+            _p.WaitForExit();
+            _p.Dispose();
+        }
+    }
+
+    static void Paired(string dir, float[] data, float[] queries, int[] truth, int d, int[] efs, int rounds, string[] faiss)
+    {
+        var index = LoadOrBuild(Path.Combine(dir, "csharp.hnsw"), data, d, new HnswOptions { ExactSearchThreshold = 0 });
+        var int8 = LoadOrBuild(Path.Combine(dir, "csharp-int8.hnsw"), data, d, new HnswOptions { ExactSearchThreshold = 0, Quantize = true });
+        // Past tiered compilation before anything is timed.
+        foreach (var x in new[] { index, int8 })
+            for (var q = 0; q < 3000; q++) x.Search(queries.AsSpan(q % (queries.Length / d) * d, d), K, 32);
+        Thread.Sleep(300);
+        var servers = new List<Server> { new("hnswlib", "/usr/bin/python3", [Path.Combine(BenchData.RepoRoot, "tools", "bench_hnswlib.py"), "--data", dir, "--serve"]) };
+        servers.AddRange(faiss.Select(f => new Server(f.Contains("avx512") ? "faiss+avx512 dot" : "faiss", f, [dir, "serve"])));
+        var names = new List<string> { "C# HNSW", "C# HNSW int8" };
+        names.AddRange(servers.Select(s => s.Name));
+        var results = names.ToDictionary(x => x, _ => new List<(int Ef, double Recall, double Qps1, double Qps2, double P50, double Cpu)>());
+        foreach (var ef in efs)
+        {
+            for (var round = 0; round < rounds; round++)
+            {
+                // Rotate the order each round so no library always runs first or last.
+                for (var j = 0; j < names.Count; j++)
+                {
+                    var name = names[(j + round) % names.Count];
+                    if (name.StartsWith("C#"))
+                    {
+                        var r = SweepOnce(name.EndsWith("int8") ? int8 : index, queries, truth, d, ef);
+                        results[name].Add((ef, r.Recall, r.Qps1, r.Qps2, r.P50, r.Cpu));
+                    }
+                    else
+                    {
+                        var j2 = servers.First(s => s.Name == name).Measure(ef);
+                        results[name].Add((ef, j2.GetProperty("recall").GetDouble(), j2.GetProperty("qps1").GetDouble(), j2.GetProperty("qps2").GetDouble(),
+                            j2.GetProperty("p50_us").GetDouble(), j2.GetProperty("cpu_us").GetDouble()));
+                    }
+                }
+            }
+            Console.WriteLine($"#   ef {ef}: " + string.Join("; ", names.Select(x => FormattableString.Invariant(
+                $"{x} {Median(results[x].Where(r => r.Ef == ef).Select(r => r.Qps1)):F0} QPS"))));
+        }
+        foreach (var s in servers) s.Dispose();
+        var lines = new List<string>
+        {
+            $"Paired: {rounds} rounds per ef, libraries in rotating order; medians over rounds (one pass of {queries.Length / d} queries each).",
+            "",
+            "| index | ef | recall@10 | QPS 1 thr | QPS 2 thr | p50 µs | CPU µs/query | QPS 1 thr / hnswlib (median of rounds) |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+        };
+        foreach (var name in names)
+            foreach (var ef in efs)
+            {
+                var rs = results[name].Where(r => r.Ef == ef).ToArray();
+                var hn = results["hnswlib"].Where(r => r.Ef == ef).ToArray();
+                var ratio = Median(rs.Zip(hn, (a, b) => a.Qps1 / b.Qps1));
+                lines.Add(FormattableString.Invariant(
+                    $"| {name} | {ef} | {rs[0].Recall:F4} | {Median(rs.Select(r => r.Qps1)):F0} | {Median(rs.Select(r => r.Qps2)):F0} | {Median(rs.Select(r => r.P50)):F0} | {Median(rs.Select(r => r.Cpu)):F0} | {ratio:F2} |"));
+            }
+        var outPath = Path.Combine(dir, $"paired-{DateTime.UtcNow:yyyyMMdd-HHmmss}.md");
+        File.WriteAllLines(outPath, lines);
+        Console.WriteLine();
+        foreach (var l in lines) Console.WriteLine(l);
+        Console.WriteLine($"\n(written to {outPath})");
+    }
+
+    /// <summary>An index saved by an earlier paired run, or a new one, built and saved.</summary>
+    static HnswVectorIndex LoadOrBuild(string path, float[] data, int d, HnswOptions options)
+    {
+        if (File.Exists(path))
+        {
+            using var f = File.OpenRead(path);
+            return HnswVectorIndex.Load(f);
+        }
+        var n = data.Length / d;
+        var index = new HnswVectorIndex(d, options);
+        var sw = Stopwatch.StartNew();
+        for (var i = 0; i < n; i++) index.Add(i, data.AsSpan(i * d, d));
+        Console.WriteLine($"#   C# {(options.Quantize ? "int8 " : "")}built {n / sw.Elapsed.TotalSeconds:F0}/s");
+        using (var f = File.Create(path)) index.Save(f);
+        return index;
+    }
+
+    static double Median(IEnumerable<double> values)
+    {
+        var v = values.Order().ToArray();
+        return v.Length == 0 ? double.NaN : v.Length % 2 == 1 ? v[v.Length / 2] : (v[v.Length / 2 - 1] + v[v.Length / 2]) / 2;
+    }
+
+    /// <summary>One pass of the queries on one thread (latency per query), one on two threads.</summary>
+    static (double Recall, double Qps1, double Qps2, double P50, double Cpu) SweepOnce(HnswVectorIndex index, float[] queries, int[] truth, int d, int ef)
+    {
+        var nq = queries.Length / d;
+        for (var q = 0; q < Math.Min(100, nq); q++) index.Search(queries.AsSpan(q * d, d), K, ef);
+        var latency = new double[nq];
+        var found = 0;
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        var total = Stopwatch.StartNew();
+        for (var q = 0; q < nq; q++)
+        {
+            var t = Stopwatch.GetTimestamp();
+            var hits = index.Search(queries.AsSpan(q * d, d), K, ef);
+            latency[q] = Stopwatch.GetElapsedTime(t).TotalMicroseconds;
+            foreach (var h in hits)
+                if (truth.AsSpan(q * K, K).Contains((int)h.Id)) found++;
+        }
+        var qps1 = nq / total.Elapsed.TotalSeconds;
+        var cpuUs = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / nq;
+        var qps2 = Parallel2(nq, q => index.Search(queries.AsSpan(q * d, d), K, ef));
+        Array.Sort(latency);
+        return (found / (double)(nq * K), qps1, qps2, latency[nq / 2], cpuUs);
     }
 
     // ---- other libraries ----------------------------------------------------------------------------------------------
