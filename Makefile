@@ -42,7 +42,7 @@ help:
 	@echo "make models            download the real model packs (needs internet)"
 	@echo "make packs             turn the nsfwjs MobileNetV2 (npm) into the ONNX pack models/nsfw-mobilenet-v2"
 	@echo "make heldout           the held-out photographs of the nsfw pack's near-duplicate test (from python3-skimage)"
-	@echo "make bench             BenchmarkDotNet benchmarks"
+	@echo "make bench             the index benchmark at 10^6 items (BENCH_INDEX_N), then BenchmarkDotNet"
 
 ## ---- setup (idempotent) ------------------------------------------------------
 setup: apt restore
@@ -87,7 +87,10 @@ fixtures: apt
 models: apt
 	$(PYTHON) tools/fetch_models.py models/clip-vit-b32 models/clip-vit-b32-quantized models/clap-htsat-unfused
 
+# The index benchmark at 10⁶ items (about 40 minutes here, hnswlib's build included), then BenchmarkDotNet.
+BENCH_INDEX_N ?= 1000000
 bench: build
+	bin/media bench index --n $(BENCH_INDEX_N) --dim 512 --json
 	$(DOTNET) run -c Release --project tests/Media.Benchmarks $(ORT_PROPS) -- --filter '*' $(BENCH_ARGS)
 
 ## ---- converted model packs ------------------------------------------------------

@@ -39,6 +39,9 @@ public sealed class BufferedVectorIndex : IVectorIndex, IDisposable
 
     public int Dimension => _inner.Dimension;
 
+    /// <summary>The index that ends up holding every vector (for its own settings, such as an HNSW's efSearch).</summary>
+    public IVectorIndex Inner => _inner;
+
     public long Count { get { lock (_gate) return _count; } }
 
     /// <summary>Vectors not yet in the inner index.</summary>

@@ -60,12 +60,25 @@ unsafe sealed class SegmentedRows<T> where T : unmanaged
         }
     }
 
-    ~SegmentedRows()
+    /// <summary>Frees every segment now (the owner guarantees no reader or writer uses the rows any more).</summary>
+    public void Free()
+    {
+        Release();
+        GC.SuppressFinalize(this);
+    }
+
+    ~SegmentedRows() => Release();
+
+    void Release()
     {
         for (var k = 0; k < _allocated; k++)
         {
             NativeMemory.AlignedFree((void*)_segments[k]);
+            _segments[k] = 0;
             GC.RemoveMemoryPressure(((long)Base << k) * Stride * sizeof(T));
         }
+        _allocated = 0;
+        Capacity = 0;
+        AllocatedBytes = 0;
     }
 }
