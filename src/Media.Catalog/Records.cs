@@ -44,8 +44,8 @@ public sealed record CatalogEmbedding(PackKey Pack, string Space, bool Semantic,
 /// <param name="Distance">Hamming bits (PDQ), bit error rate (Chromaprint), cosine distance (embeddings), 0 (SHA-256).</param>
 /// <param name="Threshold">The policy threshold it was compared with.</param>
 /// <param name="Score">Anomaly: the k-NN outlier score; concept: the cosine similarity; classification: the class probability.</param>
-/// <param name="Label">Concept: the concept's name; classification: the class label.</param>
-/// <param name="Action">The policy's action label (e.g. <c>review</c>, <c>block</c>).</param>
+/// <param name="Label">Concept: the concept's name; classification: the class label; bank match: the bank's name.</param>
+/// <param name="Action">The policy's or the bank's action label (e.g. <c>review</c>, <c>block</c>).</param>
 public sealed record CatalogFlag(FlagKind Kind, string Method, string? Of = null, string? OfPath = null, double? Distance = null, double? Threshold = null,
     double? Score = null, string? Label = null, string? Action = null);
 

@@ -15,10 +15,11 @@ namespace Media.Catalog;
 /// <para>Schema migrations run at open, in one transaction each (<see cref="Migrations"/>); a file written by a newer
 /// build is refused rather than guessed at.</para>
 /// </summary>
-public sealed class SqliteCatalog : IMediaCatalog
+public sealed partial class SqliteCatalog : IMediaCatalog, IHashBankStore
 {
-    /// <summary>The schema this build writes. 1: the first release (results as JSON). 2: sequence keys, submission and flag columns.</summary>
-    public const int SchemaVersion = 2;
+    /// <summary>The schema this build writes. 1: the first release (results as JSON). 2: sequence keys, submission and flag columns.
+    /// 3: hash banks (tables of their own, see <c>SqliteCatalog.Banks.cs</c>).</summary>
+    public const int SchemaVersion = 3;
     public const string FileName = "catalog.db";
 
     readonly SqliteConnection _db;
@@ -92,6 +93,7 @@ public sealed class SqliteCatalog : IMediaCatalog
     static readonly (int To, Action<SqliteConnection, SqliteTransaction> Migrate)[] Migrations =
     [
         (2, CreateVersion2),
+        (3, CreateVersion3),
     ];
 
     const string Version2Tables = """

@@ -13,9 +13,11 @@ public enum FlagKind
     Concept,
     /// <summary>A pack's classifier gives one of the policy's labels a probability at or above the rule's threshold.</summary>
     Classification,
+    /// <summary>The item matches an entry of an enabled hash bank (SHA-256, PDQ or Chromaprint); the flag names the bank and its action.</summary>
+    BankMatch,
 }
 
-/// <summary>The wire and storage names of <see cref="FlagKind"/> (<c>exact_duplicate</c>, <c>near_duplicate</c>, <c>anomaly</c>, <c>concept</c>, <c>classification</c>).</summary>
+/// <summary>The wire and storage names of <see cref="FlagKind"/> (<c>exact_duplicate</c>, <c>near_duplicate</c>, <c>anomaly</c>, <c>concept</c>, <c>classification</c>, <c>bank_match</c>).</summary>
 public static class FlagKinds
 {
     public const string ExactDuplicate = "exact_duplicate";
@@ -23,6 +25,7 @@ public static class FlagKinds
     public const string Anomaly = "anomaly";
     public const string Concept = "concept";
     public const string Classification = "classification";
+    public const string BankMatch = "bank_match";
 
     public static string Name(this FlagKind kind) => kind switch
     {
@@ -31,6 +34,7 @@ public static class FlagKinds
         FlagKind.Anomaly => Anomaly,
         FlagKind.Concept => Concept,
         FlagKind.Classification => Classification,
+        FlagKind.BankMatch => BankMatch,
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 
@@ -42,6 +46,7 @@ public static class FlagKinds
         Anomaly => FlagKind.Anomaly,
         Concept => FlagKind.Concept,
         Classification => FlagKind.Classification,
+        BankMatch => FlagKind.BankMatch,
         _ => throw new FormatException($"unknown flag kind '{name}'"),
     };
 }
