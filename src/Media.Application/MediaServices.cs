@@ -13,7 +13,7 @@ namespace Media.Application;
 /// <list type="table">
 /// <item><term>any role</term><description><see cref="LoadedPacks"/></description></item>
 /// <item><term>encode</term><description><see cref="EncodeStage"/>; without detect or query also a <see cref="CatalogLookup"/>, so bytes already catalogued are not encoded again</description></item>
-/// <item><term>detect</term><description><see cref="IMediaCatalog"/>, <see cref="IndexedCatalog"/>, <see cref="SequenceGate"/>, <see cref="DuplicateDetector"/> with the anomaly rule and the policy's concept and classification rules (<see cref="PolicyRules"/>)</description></item>
+/// <item><term>detect</term><description><see cref="IMediaCatalog"/>, <see cref="IndexedCatalog"/>, <see cref="SequenceGate"/>, <see cref="DuplicateDetector"/> with the anomaly rule, the policy's concept and classification rules (<see cref="PolicyRules"/>) and the hash bank rule</description></item>
 /// <item><term>query</term><description><see cref="IMediaCatalog"/>, <see cref="IndexedCatalog"/>, <see cref="SearchService"/></description></item>
 /// <item><term>webhooks</term><description>when webhooks are configured: <see cref="WebhookSettings"/>, <see cref="WebhookSender"/> and its <c>HttpClient</c></description></item>
 /// </list>
@@ -65,6 +65,9 @@ public static class MediaServices
                 var rules = new List<IFlagRule> { new AnomalyRule(store, options.Detection.Anomaly with { AllowNonSemantic = allowNonSemantic }) };
                 if (options.PolicyFile is { } policy)
                     rules.AddRange(PolicyRules.Load(policy, sp.GetRequiredService<LoadedPacks>(), options.AllowNonSemantic));
+                // Hash banks live in the catalog's store; a catalog without banks simply has no bank rule.
+                if (sp.GetRequiredService<IMediaCatalog>() is IHashBankStore banks)
+                    rules.Add(new HashBankRule(banks, options.Detection, options.Index.NewPdqIndex, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Media.Banks")));
                 return new DuplicateDetector(store, options.Detection, rules);
             });
         }

@@ -105,7 +105,7 @@ public sealed record MediaEncoded(
     uint[]? Chromaprint = null);
 
 /// <summary>A detection result attached to an item.</summary>
-/// <param name="Kind"><c>exact_duplicate</c>, <c>near_duplicate</c>, <c>anomaly</c>, <c>concept</c> or <c>classification</c>.</param>
+/// <param name="Kind"><c>exact_duplicate</c>, <c>near_duplicate</c>, <c>anomaly</c>, <c>concept</c>, <c>classification</c> or <c>bank_match</c>.</param>
 /// <param name="Method"><c>sha256</c>, <c>pdq</c>, <c>embedding:&lt;pack&gt;</c>, …</param>
 /// <param name="Of">Id of the media this one duplicates.</param>
 /// <param name="OfPath">First path seen for <paramref name="Of"/>.</param>
@@ -114,10 +114,11 @@ public sealed record MediaEncoded(
 /// <param name="Score">For <c>anomaly</c>: the k-NN outlier score (mean cosine distance to the k nearest); for <c>concept</c>: the cosine
 /// similarity; for <c>classification</c>: the class probability in [0, 1].</param>
 /// <param name="Concept">For <c>concept</c>: the concept's name.</param>
-/// <param name="Action">For <c>concept</c> and <c>classification</c>: the policy's action label (e.g. <c>review</c>, <c>block</c>).</param>
+/// <param name="Action">For <c>concept</c> and <c>classification</c>: the policy's action label (e.g. <c>review</c>, <c>block</c>); for <c>bank_match</c>: the bank's action.</param>
 /// <param name="Label">For <c>classification</c>: the class label (as the pack's classifier names it, e.g. <c>Drawing</c>).</param>
+/// <param name="Bank">For <c>bank_match</c>: the name of the hash bank matched.</param>
 public sealed record MediaFlag(string Kind, string Method, string? Of = null, string? OfPath = null, double? Distance = null, double? Threshold = null,
-    double? Score = null, string? Concept = null, string? Action = null, string? Label = null);
+    double? Score = null, string? Concept = null, string? Action = null, string? Label = null, string? Bank = null);
 
 /// <summary>
 /// The final result of a submission. Exactly one per <see cref="MediaSubmitted"/>. <c>Action</c> is the action resolved
@@ -151,6 +152,12 @@ public sealed record ConceptMatched(Guid SubmissionId, Guid CorrelationId, strin
 /// <summary>Published when a pack's classifier gives an item a class probability at or above a <c>classifications</c> rule of the
 /// moderation policy; <c>Flag</c> has kind <c>classification</c>, the label, the probability as score, the threshold and the action.</summary>
 public sealed record ClassificationMatched(Guid SubmissionId, Guid CorrelationId, string MediaId, string Path, MediaFlag Flag);
+
+/// <summary>
+/// Published when an item matches an enabled hash bank (<see cref="MediaFlag.Bank"/>, <see cref="MediaFlag.Action"/>; method
+/// <c>sha256</c>, <c>pdq</c> or <c>chromaprint</c>), one per bank matched; for new items and exact duplicates alike.
+/// </summary>
+public sealed record BankMatched(Guid SubmissionId, Guid CorrelationId, string MediaId, string Path, MediaFlag Flag);
 
 /// <summary>Published when an item is rejected (corrupt, unsupported, over a limit).</summary>
 public sealed record MediaRejected(Guid SubmissionId, Guid CorrelationId, string Path, string Reason);

@@ -15,8 +15,9 @@ namespace Media.Detection;
 /// </list>
 /// Each near-duplicate method is a range query against its index, then the lowest catalog sequence among the hits:
 /// a flag names the earliest catalogued item within the threshold (the original), not merely the nearest, so copies of
-/// copies are reported against their original. Further rules (<see cref="AnomalyRule"/>, <see cref="ConceptRule"/>)
-/// add their flags against the same index state. Calls are serialised, and callers admit the items of a submitter in
+/// copies are reported against their original. Further rules (<see cref="AnomalyRule"/>, <see cref="ConceptRule"/>,
+/// <see cref="HashBankRule"/>) add their flags against the same index state; those that judge the content itself (hash
+/// banks) flag exact duplicates too. Calls are serialised, and callers admit the items of a submitter in
 /// its order (<see cref="SequenceGate"/>), which makes "first" well defined. A submission seen before (redelivery)
 /// returns its stored result and writes nothing; a rejection from the encode stage is recorded as such.
 /// </summary>
@@ -48,7 +49,8 @@ public sealed class DuplicateDetector(IndexedCatalog store, DetectionPolicy poli
             return Record(new SubmissionRecord(item.SubmissionId, item.CorrelationId, null, item.Path, item.Modality, SubmissionStatus.Rejected, [], item.Error));
 
         if (store.Find(item.Sha256) is { } existing)
-            return Record(Result(item, SubmissionStatus.Duplicate, [new CatalogFlag(FlagKind.ExactDuplicate, FlagMethods.Sha256, existing.Id, store.PathOf(existing.Seq), 0, 0)]));
+            return Record(Result(item, SubmissionStatus.Duplicate,
+                [new CatalogFlag(FlagKind.ExactDuplicate, FlagMethods.Sha256, existing.Id, store.PathOf(existing.Seq), 0, 0), .. ExactDuplicateRuleFlags(item)]));
 
         var rules = policy.For(item.Modality);
         var flags = new List<CatalogFlag>();
@@ -67,6 +69,26 @@ public sealed class DuplicateDetector(IndexedCatalog store, DetectionPolicy poli
         if (store.Add(record, embeddings, result) is null)
             return ProcessLocked(item); // catalogued meanwhile by another process: now an exact duplicate
         return result;
+    }
+
+    /// <summary>
+    /// Flags of the rules that also judge exact duplicates (<see cref="IFlagRule.EvaluatesExactDuplicates"/>, e.g. hash
+    /// banks). The duplicate was not re-encoded, so they see it with the catalogued copy's hashes.
+    /// </summary>
+    CatalogFlag[] ExactDuplicateRuleFlags(MediaEncoded item)
+    {
+        var rules = _rules.Where(r => r.EvaluatesExactDuplicates).ToArray();
+        if (rules.Length == 0 || store.Catalog.Find(item.Sha256) is not { } stored) return [];
+        var copy = item with
+        {
+            Modality = stored.Modality,
+            Pdq = stored.Pdq is null ? null : Convert.ToHexStringLower(stored.Pdq),
+            PdqQuality = stored.PdqQuality,
+            PdqDihedral = stored.PdqDihedral is { } d ? [.. d.Chunk(32).Select(Convert.ToHexStringLower)] : null,
+            Chromaprint = stored.Chromaprint,
+            Embeddings = [],
+        };
+        return [.. rules.SelectMany(r => r.Evaluate(copy))];
     }
 
     SubmissionRecord Record(SubmissionRecord result)

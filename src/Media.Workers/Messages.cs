@@ -7,9 +7,14 @@ namespace Media.Workers;
 /// <summary>Maps the application's records to the integration events published on the bus.</summary>
 public static class Messages
 {
-    public static MediaFlag ToMessage(this CatalogFlag f) => f.Kind == FlagKind.Classification
-        ? new(f.Kind.Name(), f.Method, f.Of, f.OfPath, f.Distance, f.Threshold, f.Score, Concept: null, f.Action, Label: f.Label)
-        : new(f.Kind.Name(), f.Method, f.Of, f.OfPath, f.Distance, f.Threshold, f.Score, f.Label, f.Action);
+    /// <summary>The flag as published: a classification's <see cref="CatalogFlag.Label"/> is its class label
+    /// (<see cref="MediaFlag.Label"/>), a bank match's is its bank (<see cref="MediaFlag.Bank"/>), a concept's is its concept.</summary>
+    public static MediaFlag ToMessage(this CatalogFlag f) => f.Kind switch
+    {
+        FlagKind.Classification => new(f.Kind.Name(), f.Method, f.Of, f.OfPath, f.Distance, f.Threshold, f.Score, Concept: null, f.Action, Label: f.Label),
+        FlagKind.BankMatch => new(f.Kind.Name(), f.Method, f.Of, f.OfPath, f.Distance, f.Threshold, f.Score, Action: f.Action, Bank: f.Label),
+        _ => new(f.Kind.Name(), f.Method, f.Of, f.OfPath, f.Distance, f.Threshold, f.Score, f.Label, f.Action),
+    };
 
     public static MediaProcessed ToMessage(this SubmissionRecord r) =>
         new(r.SubmissionId, r.CorrelationId, r.MediaId, r.MediaId, r.Path, r.Modality, r.Status.Name(), [.. r.Flags.Select(ToMessage)], r.Error, r.Action);
@@ -29,6 +34,7 @@ public static class Messages
                 FlagKind.Anomaly => new AnomalyDetected(r.SubmissionId, r.CorrelationId, r.MediaId!, r.Path, f),
                 FlagKind.Concept => new ConceptMatched(r.SubmissionId, r.CorrelationId, r.MediaId!, r.Path, f),
                 FlagKind.Classification => new ClassificationMatched(r.SubmissionId, r.CorrelationId, r.MediaId!, r.Path, f),
+                FlagKind.BankMatch => new BankMatched(r.SubmissionId, r.CorrelationId, r.MediaId!, r.Path, f),
                 _ => throw new ArgumentOutOfRangeException(nameof(r), flag.Kind, "unknown flag kind"),
             };
         }

@@ -8,7 +8,7 @@ namespace Media.Workers.Consumers;
 /// <summary>
 /// Detect role: each <see cref="MediaEncoded"/>, admitted in its submitter's order → catalog + index → the final
 /// <see cref="MediaProcessed"/>, plus one event per flag (<see cref="ExactDuplicateDetected"/>, <see cref="NearDuplicateDetected"/>,
-/// <see cref="AnomalyDetected"/>, <see cref="ConceptMatched"/>, <see cref="ClassificationMatched"/>) or <see cref="MediaRejected"/>.
+/// <see cref="AnomalyDetected"/>, <see cref="ConceptMatched"/>, <see cref="ClassificationMatched"/>, <see cref="BankMatched"/>) or <see cref="MediaRejected"/>.
 /// A message is acknowledged only after it is processed, so waiting for its turn loses nothing.
 /// </summary>
 public sealed class DetectConsumer(DuplicateDetector detector, SequenceGate sequence) : IConsumer<MediaEncoded>
