@@ -13,5 +13,6 @@ var root = new RootCommand("media: multimodal media similarity (CLIP-style embed
     ServeCommand.Create(),
     EvaluateCommand.Create(),
     BenchCommand.Create(),
+    BankCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -107,6 +107,7 @@ static class IngestCommand
                 FlagKinds.Anomaly => $"anomaly ({f.Method}, score {f.Score}/{f.Threshold})",
                 FlagKinds.Concept => $"concept {f.Concept} → {f.Action} ({f.Method}, {f.Score}/{f.Threshold})",
                 FlagKinds.Classification => $"classification {f.Label} → {f.Action} ({f.Method}, {f.Score:0.####}/{f.Threshold})",
+                FlagKinds.BankMatch => $"bank {f.Bank} → {f.Action} ({f.Method}, {f.Distance}/{f.Threshold})",
                 _ => $"{f.Kind} of {Path.GetFileName(f.OfPath)} ({f.Method}, {f.Distance}/{f.Threshold})",
             }));
             table.AddRow(Markup.Escape(r.Status), Markup.Escape(r.Action ?? ""), Markup.Escape(Path.GetRelativePath(Environment.CurrentDirectory, r.Path)), Markup.Escape(flags));
@@ -115,7 +116,8 @@ static class IngestCommand
         AnsiConsole.MarkupLine($"{results.Count(r => r.Status == MediaStatus.Indexed)} indexed, {results.Count(r => r.Status == MediaStatus.Duplicate)} exact duplicates, " +
                                $"{results.Count(r => r.Flags.Any(f => f.Kind == FlagKinds.NearDuplicate))} near-duplicates, {results.Count(r => r.Flags.Any(f => f.Kind == FlagKinds.Anomaly))} anomalies, " +
                                $"{results.Count(r => r.Flags.Any(f => f.Kind == FlagKinds.Concept))} concept matches, " +
-                               $"{results.Count(r => r.Flags.Any(f => f.Kind == FlagKinds.Classification))} classification matches, {results.Count(r => r.Status == MediaStatus.Rejected)} rejected, " +
+                               $"{results.Count(r => r.Flags.Any(f => f.Kind == FlagKinds.Classification))} classification matches, " +
+                               $"{results.Count(r => r.Flags.Any(f => f.Kind == FlagKinds.BankMatch))} bank matches, {results.Count(r => r.Status == MediaStatus.Rejected)} rejected, " +
                                $"{results.Count(r => Media.Detection.ActionPolicy.IsActioned(r.Action))} actioned");
         return code;
     }
@@ -126,6 +128,7 @@ static class IngestCommand
         FlagKinds.Anomaly => new { kind = f.Kind, score = f.Score, threshold = f.Threshold, method = f.Method },
         FlagKinds.Concept => new { kind = f.Kind, concept = f.Concept, action = f.Action, score = f.Score, threshold = f.Threshold, method = f.Method },
         FlagKinds.Classification => new { kind = f.Kind, label = f.Label, score = f.Score, threshold = f.Threshold, action = f.Action, method = f.Method },
+        FlagKinds.BankMatch => new { kind = f.Kind, bank = f.Bank, method = f.Method, distance = f.Distance, threshold = f.Threshold, action = f.Action },
         _ => (object)new { kind = f.Kind, of = f.Of, ofPath = f.OfPath, method = f.Method, distance = f.Distance, threshold = f.Threshold },
     };
 
