@@ -152,7 +152,7 @@ public static class WebhookPayload
     /// <summary>
     /// The body: <c>{"deliveryId", "webhook", "event": "media.actioned", "action", "submissionId", "correlationId",
     /// "mediaId", "path", "modality", "status", "flags": [{"kind", "method", "of", "ofPath", "distance", "threshold",
-    /// "score", "concept", "action", …}], "processedAt"}</c>; fields that are null are left out.
+    /// "score", "concept", "action", "bank", …}], "processedAt"}</c>; fields that are null are left out.
     /// </summary>
     /// <param name="result">An actioned result (its <c>Action</c> is set).</param>
     /// <param name="webhook">The webhook's name.</param>

@@ -28,7 +28,7 @@ public interface IHashBankStore : IDisposable
 
     /// <summary>Creates an empty, enabled bank.</summary>
     /// <param name="name">Its name (<see cref="HashBank.ValidName"/>).</param>
-    /// <param name="action">The action label its matches carry (<see cref="HashBank.ValidAction"/>).</param>
+    /// <param name="action">The action label its matches carry (<see cref="HashBank.ValidAction"/>); stored lower-case.</param>
     /// <exception cref="HashBankException">The name or the action is not valid, or a bank of that name exists.</exception>
     HashBank CreateBank(string name, string action);
 
@@ -79,13 +79,15 @@ public sealed partial record HashBank(long Id, string Name, string Action, bool 
     /// <summary>Bank names: 1–64 characters, letters, digits, <c>_</c>, <c>-</c> and <c>.</c>, starting with a letter or digit.</summary>
     public static bool ValidName(string? name) => name is not null && NamePattern().IsMatch(name);
 
-    /// <summary>Action labels: 1–64 characters, letters, digits, <c>_</c>, <c>-</c>, <c>.</c> and <c>:</c>.</summary>
+    /// <summary>Action labels, as the action policy accepts them: 1–64 letters, digits, <c>_</c>, <c>.</c>, <c>:</c> and
+    /// <c>-</c>, starting with a letter or digit; compared case-insensitively and stored lower-case. <c>none</c> is valid:
+    /// such a bank's matches are flagged but contribute no action.</summary>
     public static bool ValidAction(string? action) => action is not null && ActionPattern().IsMatch(action);
 
     [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
     private static partial Regex NamePattern();
 
-    [GeneratedRegex(@"^[A-Za-z0-9_.:-]{1,64}$")]
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
     private static partial Regex ActionPattern();
 }
 

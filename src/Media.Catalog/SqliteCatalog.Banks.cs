@@ -43,9 +43,10 @@ public sealed partial class SqliteCatalog
 
     static void BumpGeneration(SqliteConnection db, SqliteTransaction tx) => Execute(db, tx, "UPDATE bank_generation SET value = value + 1");
 
+    /// <summary>One compiled single-row read on the writer connection: a detect worker asks before every item.</summary>
     public long BankGeneration
     {
-        get { lock (_gate) return Convert.ToInt64(Scalar(_db, null, "SELECT value FROM bank_generation"), CultureInfo.InvariantCulture); }
+        get { lock (_gate) return Convert.ToInt64(_statements.For("SELECT value FROM bank_generation", null).ExecuteScalar(), CultureInfo.InvariantCulture); }
     }
 
     public HashBank CreateBank(string name, string action)
@@ -53,7 +54,8 @@ public sealed partial class SqliteCatalog
         if (!HashBank.ValidName(name))
             throw new HashBankException($"'{name}' is not a valid bank name: 1-64 letters, digits, '_', '-' or '.', starting with a letter or digit");
         if (!HashBank.ValidAction(action))
-            throw new HashBankException($"'{action}' is not a valid action label: 1-64 letters, digits, '_', '-', '.' or ':'");
+            throw new HashBankException($"'{action}' is not a valid action label: 1-64 letters, digits, '_', '.', ':' or '-', starting with a letter or digit");
+        action = action.ToLowerInvariant();
         lock (_gate)
         {
             using var tx = _db.BeginTransaction();
@@ -67,6 +69,7 @@ public sealed partial class SqliteCatalog
             BumpGeneration(_db, tx);
             var bank = FindBank(_db, tx, name)!;
             tx.Commit();
+            _checkpointer.Committed();
             return bank;
         }
     }
@@ -150,6 +153,7 @@ public sealed partial class SqliteCatalog
                 BumpGeneration(_db, tx);
             }
             tx.Commit();
+            _checkpointer.Committed();
             return new BankAddResult(added, contents.Count - added);
         }
     }
@@ -168,6 +172,7 @@ public sealed partial class SqliteCatalog
             BumpGeneration(_db, tx);
             var bank = FindBank(_db, tx, name)!;
             tx.Commit();
+            _checkpointer.Committed();
             return bank;
         }
     }
@@ -184,6 +189,7 @@ public sealed partial class SqliteCatalog
             }
             BumpGeneration(_db, tx);
             tx.Commit();
+            _checkpointer.Committed();
         }
     }
 

@@ -78,7 +78,9 @@ public abstract class HashBankContract : IDisposable
         Assert.Equal("review", store.FindBank("known")!.Action);
         Assert.Contains("action", Assert.Throws<HashBankException>(() => store.CreateBank("other", "two words")).Message);
         Assert.Contains("action", Assert.Throws<HashBankException>(() => store.CreateBank("other", "")).Message);
-        Assert.Single(store.Banks());
+        Assert.Contains("action", Assert.Throws<HashBankException>(() => store.CreateBank("other", "-block")).Message);
+        Assert.Equal("escalate:legal", store.CreateBank("cased", "Escalate:Legal").Action);
+        Assert.Equal(["cased", "known"], store.Banks().Select(b => b.Name));
     }
 
     [Fact]

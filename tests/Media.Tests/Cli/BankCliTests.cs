@@ -62,6 +62,10 @@ public class BankCliTests
             half.GetProperty("method").GetString(), half.GetProperty("threshold").GetDouble()));
         Assert.Empty(BankFlags(lines["unrelated-q0122.jpg"]));
         Assert.Empty(BankFlags(lines["unrelated-q2821.jpg"]));
+        // The banks' actions are what the items' resolved actions come from.
+        Assert.Equal("block", lines["blur-a-lot.jpg"].GetProperty("action").GetString());
+        Assert.Equal("review", lines["q0291-half.jpg"].GetProperty("action").GetString());
+        Assert.Equal(JsonValueKind.Null, lines["unrelated-q0122.jpg"].GetProperty("action").ValueKind);
         Assert.Equal(12 + 1, Ok("stats", "--data", data, "--json").JsonLines()[0].GetProperty("flags").GetProperty("bank_match").GetInt32());
 
         // Disabled: neither new edits (the rotations) nor exact duplicates of matched items match "known"; "refs" still does.

@@ -50,6 +50,7 @@ public sealed class BankEventTests : IDisposable
             Assert.Equal(("bank_match", "known", "block", "pdq", 31.0), (first.Flag.Kind, first.Flag.Bank, first.Flag.Action, first.Flag.Method, first.Flag.Threshold));
             Assert.Null(first.Flag.Concept);
             Assert.Equal(first.Flag, Assert.Single(edit.Flags, f => f.Kind == "bank_match"));
+            Assert.Equal(("block", "block", (string?)null), (edit.Action, duplicate.Action, unrelated.Action));
 
             var again = Assert.Single(byPath[duplicate.SubmissionId]);
             Assert.Equal(first.Flag, again.Flag);
