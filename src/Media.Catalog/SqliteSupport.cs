@@ -62,9 +62,6 @@ sealed class WalCheckpointer : IDisposable
         _thread.Start();
     }
 
-    /// <summary>Checkpoints completed in the background (for tests and diagnostics).</summary>
-    public int Completed { get; private set; }
-
     /// <summary>Called by the writer after each commit.</summary>
     public void Committed()
     {
@@ -90,7 +87,6 @@ sealed class WalCheckpointer : IDisposable
                     using var cmd = db.CreateCommand();
                     cmd.CommandText = "PRAGMA wal_checkpoint(PASSIVE)";
                     cmd.ExecuteNonQuery();
-                    Completed++;
                 }
                 catch (SqliteException)
                 {

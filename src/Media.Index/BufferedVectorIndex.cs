@@ -50,7 +50,8 @@ public sealed class BufferedVectorIndex : IVectorIndex, IDisposable
     public void Add(long id, ReadOnlySpan<float> vector)
     {
         if (vector.Length != Dimension) throw new ArgumentException($"expected {Dimension} values, got {vector.Length}", nameof(vector));
-        var scratch = new float[Dimension];
+        // Only to ask whether the inner index holds the id (IVectorIndex has no Contains); 2 KiB at 512-d.
+        Span<float> scratch = Dimension <= 4096 ? stackalloc float[Dimension] : new float[Dimension];
         lock (_gate)
         {
             while (_pending.Count >= _capacity) Monitor.Wait(_gate);
