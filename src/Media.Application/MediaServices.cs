@@ -113,7 +113,12 @@ public static class MediaServices
     {
         var roles = services.GetRequiredService<MediaServiceOptions>().Roles;
         if (roles == WorkerRoles.None) return;
-        services.GetRequiredService<LoadedPacks>();
+        var packs = services.GetRequiredService<LoadedPacks>();
+        // Towers open lazily; a role opens the ones it will use now. Encoding needs the image and audio towers, queries
+        // every tower (text, image or audio queries); detection alone needs none but those its policy's prompts use.
+        foreach (var pack in packs)
+            pack.LoadTowers(image: (roles & (WorkerRoles.Encode | WorkerRoles.Query)) != 0, text: (roles & WorkerRoles.Query) != 0,
+                audio: (roles & (WorkerRoles.Encode | WorkerRoles.Query)) != 0);
         if ((roles & WorkerRoles.Encode) != 0) services.GetRequiredService<EncodeStage>();
         if ((roles & WorkerRoles.Detect) != 0)
         {

@@ -64,6 +64,70 @@ static class BenchCommand
                 if (keep is null && Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
             }
         });
-        return new Command("bench", "Benchmarks that are part of the product") { index };
+        return new Command("bench", "Benchmarks that are part of the product") { index, Pipeline() };
+    }
+
+    /// <summary><c>media bench pipeline --pack DIR --photos DIR [--stages FILE...] [--peer SCRIPT] [--threads N] [--json]</c>: <see cref="PipelineBenchmark"/>.</summary>
+    static Command Pipeline()
+    {
+        var pack = new Option<DirectoryInfo>("--pack") { Description = "Image pack (make bench: the synthetic CLIP ViT-B/32 pack)", Required = true };
+        var photos = new Option<DirectoryInfo>("--photos") { Description = "Folder of distinct photos", Required = true };
+        var stages = new Option<FileInfo[]>("--stages") { Description = "Images whose per-stage CPU cost is measured", AllowMultipleArgumentsPerToken = true };
+        var peer = new Option<FileInfo?>("--peer") { Description = "The Node peer's script (tools/node-peer/peer.mjs, npm-installed), run on the same photos and pack" };
+        var threads = CommonOptions.Threads();
+        var json = CommonOptions.Json();
+        var command = new Command("pipeline", "Encoder-only, embed and ingest images/s, start-up and per-stage CPU cost, next to the Node peer (onnxruntime-node + sharp)")
+            { pack, photos, stages, peer, threads, json };
+        command.SetAction(async (parse, cancel) =>
+        {
+            var sessions = CommonOptions.Sessions("cpu", parse.GetValue(threads)) with { AllowSpinning = false };
+            var packDir = parse.GetValue(pack)!.FullName;
+            async Task<TimeSpan> Ingest(string[] files)
+            {
+                var data = Path.Combine(Path.GetTempPath(), "media-bench-ingest-" + Guid.NewGuid().ToString("N"));
+                var host = Media.Workers.MediaHost.Build(new MediaServiceOptions { DataDirectory = data, PackDirectories = [packDir], Sessions = sessions },
+                    Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance, trackSubmissions: true);
+                try
+                {
+                    await host.StartAsync(cancel);
+                    var clock = System.Diagnostics.Stopwatch.StartNew();
+                    var results = await Task.WhenAll(await Media.Workers.MediaHost.SubmitFilesAsync(host, files));
+                    var elapsed = clock.Elapsed;
+                    if (results.FirstOrDefault(r => r.Status == Media.Contracts.V1.MediaStatus.Rejected) is { } bad)
+                        throw new InvalidOperationException($"{bad.Path}: rejected by ingest: {bad.Error}");
+                    return elapsed;
+                }
+                finally
+                {
+                    await Media.Workers.MediaHost.StopAndDisposeAsync(host);
+                    if (Directory.Exists(data)) Directory.Delete(data, recursive: true);
+                }
+            }
+            try
+            {
+                var settings = new PipelineBenchmarkSettings(packDir, parse.GetValue(photos)!.FullName, (parse.GetValue(stages) ?? []).Select(f => f.FullName).ToArray(),
+                    sessions, Environment.ProcessPath!, parse.GetValue(peer)?.FullName, Ingest);
+                var r = await PipelineBenchmark.RunAsync(settings, m => Console.Error.WriteLine($"media bench: {m}"));
+                if (parse.GetValue(json)) CliOutput.Line(r);
+                else
+                {
+                    Console.WriteLine($"{r.Photos} photos, {r.IntraOpThreads} intra-op threads");
+                    Console.WriteLine($"encoder only  {r.EncoderOnlyImagesPerSecond} images/s");
+                    Console.WriteLine($"embed         {r.EmbedImagesPerSecond} images/s" + (r.EmbedVsNode is { } e ? $"  ({e}x the Node peer's {r.Node!.ImagesPerSecond})" : ""));
+                    Console.WriteLine($"ingest        {r.IngestImagesPerSecond} images/s" + (r.IngestVsNode is { } g ? $"  ({g}x the Node peer's)" : "") + $", {r.IngestVsEncoderOnly}x encoder-only");
+                    Console.WriteLine($"start-up      {r.StartupSeconds} s" + (r.StartupVsNode is { } st ? $"  ({st}x the Node peer's {r.Node!.StartupSeconds} s)" : ""));
+                    foreach (var c in r.Stages)
+                        Console.WriteLine($"{c.Input,-16} {c.Width}x{c.Height} (decoded {c.DecodedWidth}x{c.DecodedHeight}) core-ms: read+SHA-256 {c.ReadSha256}, decode {c.Decode}, PDQ {c.Pdq}, " +
+                            $"preprocess {c.Preprocess} (decode+preprocess+PDQ {c.DecodePreprocessPdq}), inference {c.Inference}, detect+catalog {c.DetectCatalog}; 16 cores feed {c.FeedPerSecond16Cores} images/s");
+                }
+                return 0;
+            }
+            catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException or Media.Embeddings.Packs.ModelPackException)
+            {
+                CliOutput.Error(ex.Message);
+                return 2;
+            }
+        });
+        return command;
     }
 }

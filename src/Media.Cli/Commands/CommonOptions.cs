@@ -18,7 +18,7 @@ static class CommonOptions
 
     public static Option<int?> Threads() => new("--threads")
     {
-        Description = "ONNX Runtime intra-op threads per session (0: one per core). Configuration: Media:IntraOpThreads",
+        Description = "ONNX Runtime intra-op threads per session (default 0: one per logical core). Configuration: Media:IntraOpThreads",
     };
 
     public static Option<string?> LogLevel() => new("--log-level")

@@ -1,6 +1,6 @@
 using System.CommandLine;
-using Media.Codecs;
-using Media.Embeddings.Encoders;
+using Media.Contracts.V1;
+using Media.Embeddings.Pipeline;
 using Media.Embeddings.Packs;
 using Media.Embeddings.Runtime;
 
@@ -37,6 +37,16 @@ static class EmbedCommand
             {
                 var factory = new OnnxSessionFactory(CommonOptions.Sessions(parse.GetValue(device), parse.GetValue(threads)), logging.CreateLogger("onnxruntime"));
                 loaded = ModelPack.Load(parse.GetValue(pack)!.FullName, factory);
+                try
+                {
+                    // Only the towers this call uses open: an image-only run never pays for the text session.
+                    loaded.LoadTowers(image: images.Length > 0, text: texts.Length > 0, audio: false);
+                }
+                catch
+                {
+                    loaded.Dispose();
+                    throw;
+                }
             }
             catch (Exception ex) when (ex is ModelPackException or ExecutionProviderException or FormatException)
             {
@@ -48,22 +58,22 @@ static class EmbedCommand
                 var asJson = parse.GetValue(json);
                 if (texts.Length > 0)
                 {
-                    if (loaded.Text is null)
+                    if (!loaded.HasText)
                     {
                         CliOutput.Error(ModelPack.NoTextTower(loaded.Name));
                         return 2;
                     }
-                    var vectors = loaded.Text.Encode(texts);
+                    var vectors = loaded.Text!.Encode(texts);
                     for (var i = 0; i < texts.Length; i++) Emit(asJson, texts[i], "text", loaded, vectors[i]);
                 }
                 if (images.Length > 0)
                 {
-                    if (loaded.Image is null)
+                    if (!loaded.HasImage)
                     {
                         CliOutput.Error($"pack '{loaded.Name}' has no image tower");
                         return 2;
                     }
-                    return EmbedImages(loaded, images, asJson);
+                    return EmbedImagesAsync(loaded, images, asJson).GetAwaiter().GetResult();
                 }
             }
             return 0;
@@ -71,31 +81,31 @@ static class EmbedCommand
         return command;
     }
 
-    /// <summary>Decodes every image (a rejected one is reported and skipped), then embeds the rest in one batch. Exit 1 if any was rejected.</summary>
-    static int EmbedImages(ModelPack pack, string[] paths, bool json)
+    /// <summary>
+    /// Embeds the images through the ingest pipeline's <see cref="EncodeStage"/> (without PDQ): decoding on every core
+    /// overlaps batched inference, a bounded number of files are in flight, and results are printed in input order as
+    /// they come. A rejected image is reported and skipped. Exit 1 if any was rejected.
+    /// </summary>
+    static async Task<int> EmbedImagesAsync(ModelPack pack, string[] paths, bool json)
     {
-        var decoder = new ImageDecoder();
-        var pipeline = new ImagePipeline(pack.Image!);
-        var reader = new SourceReader(decoder.Limits);
-        var decoded = paths.AsParallel().AsOrdered().Select(path =>
+        await using var stage = new EncodeStage([pack], _ => false, new EncodeSettings { PerceptualHashes = false });
+        var rejected = 0;
+        var submissions = paths.Select(p => new MediaSubmitted(Guid.NewGuid(), Guid.Empty, new MediaSource(Path: Path.GetFullPath(p)), Packs: [pack.Name]));
+        var i = 0;
+        await foreach (var e in stage.EncodeStreamAsync(submissions))
         {
-            try { return (path, image: decoder.Decode(reader.ReadFile(path), pipeline.DecodeOptions).Image, error: (string?)null); }
-            catch (MediaRejectedException ex) { return (path, image: (RgbImage?)null, error: ex.Message); }
-        }).ToArray();
-        var ok = decoded.Where(d => d.image is not null).ToArray();
-        var encodings = ok.Length == 0 ? [] : pipeline.Encode(ok.Select(d => d.image!).ToArray());
-        var next = 0;
-        foreach (var (path, image, error) in decoded)
-        {
-            if (image is not null)
+            var path = paths[i++];
+            if (e.Error is null && e.Embeddings is [var embedding])
+                Emit(json, path, e.Modality, pack, embedding.Vector, embedding.Classification);
+            else
             {
-                var e = encodings[next++];
-                Emit(json, path, "image", pack, e.Embedding, pack.Image!.Classification(e.Probabilities));
+                rejected++;
+                var error = e.Error ?? $"pack '{pack.Name}' has no tower for {e.Modality}";
+                if (json) CliOutput.Line(new { input = path, modality = e.Modality, pack = pack.Name, error });
+                else CliOutput.Error($"{path}: {error}");
             }
-            else if (json) CliOutput.Line(new { input = path, modality = "image", pack = pack.Name, error });
-            else CliOutput.Error($"{path}: {error}");
         }
-        return ok.Length == decoded.Length ? 0 : 1;
+        return rejected == 0 ? 0 : 1;
     }
 
     /// <summary>One output line: JSON <c>{"input", "modality", "pack", "dim", "embedding"}</c> plus <c>"classification"</c> when

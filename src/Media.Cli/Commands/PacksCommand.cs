@@ -5,8 +5,9 @@ using Media.Embeddings.Runtime;
 namespace Media.Cli.Commands;
 
 /// <summary>
-/// <c>media packs [--json] DIR...</c>: finds model packs (folders with pack.json, searched recursively) and
-/// validates each fully: hashes, ONNX sessions, tensor names, types and shapes. Exit 0 when all are ok, 1 otherwise.
+/// <c>media packs [--json] [--verify] DIR...</c>: finds model packs (folders with pack.json, searched recursively) and
+/// validates each fully: hashes, every tower's ONNX session, tensor names, types and shapes. With <c>--verify</c> every
+/// file is hashed again even when its <see cref="PackStamp"/> vouches for it. Exit 0 when all are ok, 1 otherwise.
 /// </summary>
 static class PacksCommand
 {
@@ -15,7 +16,8 @@ static class PacksCommand
         var json = CommonOptions.Json();
         var device = CommonOptions.Device();
         var dirs = new Argument<DirectoryInfo[]>("DIR") { Description = "Pack folders or folders holding packs", Arity = ArgumentArity.OneOrMore };
-        var command = new Command("packs", "Find and validate model packs") { json, device, dirs };
+        var verify = new Option<bool>("--verify") { Description = "Hash every file again, even those the pack's stamp vouches for (unchanged size and mtime)" };
+        var command = new Command("packs", "Find and validate model packs") { json, device, verify, dirs };
         command.SetAction(parse =>
         {
             var factory = new OnnxSessionFactory(CommonOptions.Sessions(parse.GetValue(device) ?? "cpu", 1));
@@ -37,7 +39,8 @@ static class PacksCommand
                     try
                     {
                         name = ModelPack.ReadManifest(packDir).Name;
-                        using var pack = ModelPack.Load(packDir, factory);
+                        using var pack = ModelPack.Load(packDir, factory, parse.GetValue(verify));
+                        pack.LoadTowers();
                         Report(parse.GetValue(json), packDir, name, true, null);
                     }
                     catch (Exception ex) when (ex is ModelPackException or ExecutionProviderException or IOException)

@@ -9,87 +9,96 @@ using Microsoft.ML.OnnxRuntime;
 namespace Media.Embeddings.Packs;
 
 /// <summary>
-/// A loaded, validated model pack: its manifest and one encoder per modality, each backed by one
-/// ONNX Runtime session that is shared by all threads of the process.
+/// A model pack: its manifest, checked files and one encoder per modality (a <em>tower</em>), each backed by one ONNX
+/// Runtime session that is shared by all threads of the process. Towers open lazily, on first use of
+/// <see cref="Image"/>, <see cref="Text"/> or <see cref="Audio"/> (or <see cref="LoadTowers"/>): an image-only job never
+/// pays for the text tower's session. This object owns the sessions it opened; <see cref="Dispose"/> releases them.
 /// </summary>
 public sealed class ModelPack : IDisposable
 {
     public const string ManifestFileName = "pack.json";
 
+    readonly Lazy<ImageEncoder?> _image;
+    readonly Lazy<TextEncoder?> _text;
+    readonly Lazy<AudioEncoder?> _audio;
+
     /// <summary>The pack folder (absolute).</summary>
     public string Directory { get; }
     public PackManifest Manifest { get; }
-    public ImageEncoder? Image { get; }
-    public TextEncoder? Text { get; }
-    public AudioEncoder? Audio { get; }
+    /// <summary>The image tower, opened on first use; null when the pack has none.</summary>
+    /// <exception cref="ModelPackException">Its model cannot be loaded or does not match the manifest (thrown again on every use).</exception>
+    /// <exception cref="ExecutionProviderException">The requested device cannot engage.</exception>
+    public ImageEncoder? Image => _image.Value;
+    /// <summary>The text tower (tokenizer and model), opened on first use; null when the pack has none. Errors as <see cref="Image"/>.</summary>
+    public TextEncoder? Text => _text.Value;
+    /// <summary>The audio tower, opened on first use; null when the pack has none. Errors as <see cref="Image"/>.</summary>
+    public AudioEncoder? Audio => _audio.Value;
+    /// <summary>Whether the pack has an image tower (without opening it).</summary>
+    public bool HasImage => Manifest.Image is not null;
+    /// <summary>Whether the pack has a text tower (without opening it).</summary>
+    public bool HasText => Manifest.Text is not null;
+    /// <summary>Whether the pack has an audio tower (without opening it).</summary>
+    public bool HasAudio => Manifest.Audio is not null;
     /// <summary>Pack name.</summary>
     public string Name => Manifest.Name;
     /// <summary>Stable key for stored embeddings: <c>name@version</c>.</summary>
     public PackKey Key => new(Manifest.Name, Manifest.Version);
 
-    ModelPack(string directory, PackManifest manifest, ImageEncoder? image, TextEncoder? text, AudioEncoder? audio)
+    ModelPack(string directory, PackManifest manifest, OnnxSessionFactory sessions)
     {
-        Directory = directory; Manifest = manifest; Image = image; Text = text; Audio = audio;
+        Directory = directory;
+        Manifest = manifest;
+        var where = Path.Combine(directory, ManifestFileName);
+        _image = new(() => manifest.Image is { } im ? ImageEncoder.Create(OpenSession(sessions, directory, im.Model, where, "image"), im, manifest.Dimension, where) : null);
+        _text = new(() => manifest.Text is { } tx ? OpenText(sessions, directory, manifest, tx, where) : null);
+        _audio = new(() => manifest.Audio is { } au ? AudioEncoder.Create(OpenSession(sessions, directory, au.Model, where, "audio"), au, manifest.Dimension, where) : null);
     }
 
     /// <summary>
-    /// Loads the pack in <paramref name="directory"/>: reads <c>pack.json</c>, checks every file's SHA-256,
-    /// opens the ONNX sessions and checks tensor names, element types and shapes against the session metadata.
+    /// Loads the pack in <paramref name="directory"/>: reads <c>pack.json</c> and checks every file's SHA-256 against it
+    /// (through the <see cref="PackStamp"/> unless <paramref name="verify"/>). Sessions open when a tower is first used;
+    /// opening one checks its tensor names, element types and shapes against the session metadata.
     /// </summary>
+    /// <param name="verify">Hash every file even when the stamp vouches for it (<c>media packs --verify</c>).</param>
     /// <exception cref="ModelPackException">Anything is missing or mismatched; the message names the pack file and the mismatch.</exception>
-    /// <exception cref="ExecutionProviderException">The requested device cannot engage.</exception>
-    public static ModelPack Load(string directory, OnnxSessionFactory sessions)
+    public static ModelPack Load(string directory, OnnxSessionFactory sessions, bool verify = false)
     {
         directory = Path.GetFullPath(directory);
         var manifest = ReadManifest(directory);
-        var where = Path.Combine(directory, ManifestFileName);
-        VerifyFiles(directory, manifest);
+        VerifyFiles(directory, manifest, verify);
+        return new ModelPack(directory, manifest, sessions);
+    }
 
-        ImageEncoder? image = null;
-        TextEncoder? text = null;
-        AudioEncoder? audio = null;
+    /// <summary>Opens the towers of the given modalities now (all of them by default), so that a role fails at start rather
+    /// than at its first message. Modalities the pack lacks are skipped.</summary>
+    /// <exception cref="ModelPackException">A tower cannot be loaded.</exception>
+    /// <exception cref="ExecutionProviderException">The requested device cannot engage.</exception>
+    public void LoadTowers(bool image = true, bool text = true, bool audio = true)
+    {
+        if (image) _ = Image;
+        if (text) _ = Text;
+        if (audio) _ = Audio;
+    }
+
+    static TextEncoder OpenText(OnnxSessionFactory sessions, string directory, PackManifest manifest, TextModality tx, string where)
+    {
+        var tok = tx.Tokenizer;
+        ITextTokenizer tokenizer;
         try
         {
-            if (manifest.Image is { } im)
+            tokenizer = tok.Type.ToLowerInvariant() switch
             {
-                var session = OpenSession(sessions, directory, im.Model, where, "image");
-                image = ImageEncoder.Create(session, im, manifest.Dimension, where);
-            }
-            if (manifest.Text is { } tx)
-            {
-                var tok = tx.Tokenizer;
-                ITextTokenizer tokenizer;
-                try
-                {
-                    tokenizer = tok.Type.ToLowerInvariant() switch
-                    {
-                        "clip-bpe" => ClipBpeTokenizer.FromFiles(Path.Combine(directory, tok.Vocab.File),
-                            Path.Combine(directory, (tok.Merges ?? throw new ModelPackException($"{where}: text.tokenizer.merges is required for clip-bpe")).File), tok.ContextLength),
-                        "roberta-bpe" => RobertaBpeTokenizer.FromTokenizerJson(Path.Combine(directory, tok.Vocab.File), tok.ContextLength),
-                        _ => throw new ModelPackException($"{where}: text.tokenizer.type '{tok.Type}' is not supported (clip-bpe, roberta-bpe)"),
-                    };
-                }
-                catch (Exception ex) when (ex is FormatException or IOException)
-                {
-                    throw new ModelPackException($"{where}: text.tokenizer: {ex.Message}", ex);
-                }
-                var session = OpenSession(sessions, directory, tx.Model, where, "text");
-                text = TextEncoder.Create(session, tx, tokenizer, manifest.Dimension, where);
-            }
-            if (manifest.Audio is { } au)
-            {
-                var session = OpenSession(sessions, directory, au.Model, where, "audio");
-                audio = AudioEncoder.Create(session, au, manifest.Dimension, where);
-            }
+                "clip-bpe" => ClipBpeTokenizer.FromFiles(Path.Combine(directory, tok.Vocab.File),
+                    Path.Combine(directory, (tok.Merges ?? throw new ModelPackException($"{where}: text.tokenizer.merges is required for clip-bpe")).File), tok.ContextLength),
+                "roberta-bpe" => RobertaBpeTokenizer.FromTokenizerJson(Path.Combine(directory, tok.Vocab.File), tok.ContextLength),
+                _ => throw new ModelPackException($"{where}: text.tokenizer.type '{tok.Type}' is not supported (clip-bpe, roberta-bpe)"),
+            };
         }
-        catch
+        catch (Exception ex) when (ex is FormatException or IOException)
         {
-            image?.Dispose();
-            text?.Dispose();
-            audio?.Dispose();
-            throw;
+            throw new ModelPackException($"{where}: text.tokenizer: {ex.Message}", ex);
         }
-        return new ModelPack(directory, manifest, image, text, audio);
+        return TextEncoder.Create(OpenSession(sessions, directory, tx.Model, where, "text"), tx, tokenizer, manifest.Dimension, where);
     }
 
     /// <summary>Reads and structurally validates <c>pack.json</c> without touching the model files.</summary>
@@ -155,18 +164,20 @@ public sealed class ModelPack : IDisposable
         if (m.Audio is { } au) yield return ("audio.model", au.Model);
     }
 
-    static void VerifyFiles(string directory, PackManifest manifest)
+    static void VerifyFiles(string directory, PackManifest manifest, bool verify)
     {
         var where = Path.Combine(directory, ManifestFileName);
+        var stamp = PackStamp.Open(directory);
         foreach (var (field, file) in Files(manifest))
         {
             var path = Path.Combine(directory, file.File);
             if (!File.Exists(path))
                 throw new ModelPackException($"{where}: {field} '{file.File}' is missing" + (file.Url is null ? "" : " (run `make models` to download it)"));
-            var actual = Sha256OfFile(path);
+            var actual = (verify ? null : stamp.Lookup(path)) ?? stamp.Record(path, Sha256OfFile(path));
             if (!string.Equals(actual, file.Sha256, StringComparison.OrdinalIgnoreCase))
                 throw new ModelPackException($"{where}: {field} '{file.File}' fails its SHA-256 check: pack.json pins {file.Sha256}, the file has {actual}");
         }
+        stamp.Save();
     }
 
     /// <summary>SHA-256 of a file as 64 lower-case hex digits.</summary>
@@ -190,8 +201,8 @@ public sealed class ModelPack : IDisposable
 
     public void Dispose()
     {
-        Image?.Dispose();
-        Text?.Dispose();
-        Audio?.Dispose();
+        if (_image.IsValueCreated) _image.Value?.Dispose();
+        if (_text.IsValueCreated) _text.Value?.Dispose();
+        if (_audio.IsValueCreated) _audio.Value?.Dispose();
     }
 }

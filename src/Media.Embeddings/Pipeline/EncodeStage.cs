@@ -18,12 +18,23 @@ public sealed record EncodeSettings
     public bool ExactPdq { get; init; }
     /// <summary>Largest ONNX Runtime batch.</summary>
     public int MaxBatch { get; init; } = 16;
+    /// <summary>Compute PDQ (and decode large enough for it). Off for <c>media embed</c>, which only needs embeddings: JPEGs
+    /// then decode straight to the encoders' size.</summary>
+    public bool PerceptualHashes { get; init; } = true;
+    /// <summary>Items read, decoded, hashed and preprocessed at once across all calls (the CPU side); 0: one per logical core.
+    /// Items waiting for their inference batch do not count, so the decoders keep working while a batch runs.</summary>
+    public int DecodeParallelism { get; init; }
 }
 
 /// <summary>
 /// The encode stage of the pipeline, free of any message-bus code: read bytes, SHA-256, skip bytes that are already
 /// catalogued (no re-encoding), decode, PDQ with its dihedral hashes, and one embedding per loaded pack through that
-/// pack's <see cref="InferenceBatcher"/> (with the class probabilities of packs that have a classifier head). Items of a call are processed in parallel; a rejected item does not affect the others.
+/// pack's <see cref="InferenceBatcher"/> (with the class probabilities of packs that have a classifier head). Ingest,
+/// <c>media embed</c> and reprocessing all go through it.
+/// <para>Overlap: every item of every call runs at once, but only <see cref="EncodeSettings.DecodeParallelism"/> of them
+/// hold a core for their CPU side (read, decode, PDQ, preprocess); an item waiting for its inference batch holds none. So
+/// while ONNX Runtime runs one batch the decoders fill the next, and the batcher sees as many queued tensors as the
+/// callers keep in flight. A rejected item does not affect the others.</para>
 /// <para>Bad input is rejected per item with a reason (<see cref="MediaRejectedException"/> from the decoders). Should an
 /// item fail in any other way (a decoder bug, a failed inference batch), the failed items are encoded again one by one,
 /// alone, after the rest of the call; an item that fails alone too is rejected with the error as its reason and logged.
@@ -40,6 +51,10 @@ public sealed class EncodeStage : IAsyncDisposable
     readonly (ModelPack Pack, ClipImagePreprocessor Pre, InferenceBatcher Batcher)[] _imageTowers;
     readonly DecodeOptions _decodeOptions;
 
+    /// <summary>How images are decoded: scaled to the PDQ reference side or the encoders' size, or at full resolution (<see cref="EncodeSettings.ExactPdq"/>, resamplers without antialiasing).</summary>
+    public DecodeOptions DecodeOptions => _decodeOptions;
+    readonly SemaphoreSlim _cpu;
+
     readonly ILogger _log;
 
     /// <param name="packs">The loaded packs; every tower of each is used.</param>
@@ -55,9 +70,11 @@ public sealed class EncodeStage : IAsyncDisposable
         _settings = settings ?? new EncodeSettings();
         _decoder = new ImageDecoder(limits);
         _reader = new SourceReader(limits);
-        _imageTowers = packs.Where(p => p.Image is not null)
+        _imageTowers = packs.Where(p => p.HasImage)
             .Select(p => (p, new ClipImagePreprocessor(p.Image!.Preprocessing), new InferenceBatcher(p.Image!, _settings.MaxBatch))).ToArray();
-        var minSide = Math.Max(512, _imageTowers.Select(t => t.Pack.Image!.Preprocessing.Size).DefaultIfEmpty(0).Max());
+        _cpu = new SemaphoreSlim(_settings.DecodeParallelism > 0 ? _settings.DecodeParallelism : Environment.ProcessorCount);
+        var encoderSide = _imageTowers.Select(t => t.Pack.Image!.Preprocessing.Size).DefaultIfEmpty(0).Max();
+        var minSide = _settings.PerceptualHashes ? Math.Max(PdqHasher.ReferenceSide, encoderSide) : Math.Max(1, encoderSide);
         // A resampler without antialiasing (nsfwjs's align-corners bilinear) must see the full-resolution pixels its reference sees.
         var fullResolution = _settings.ExactPdq || _imageTowers.Any(t => t.Pack.Image!.Preprocessing.NeedsFullResolution);
         _decodeOptions = fullResolution ? DecodeOptions.FullResolution : new DecodeOptions { MinShortSide = minSide };
@@ -68,27 +85,49 @@ public sealed class EncodeStage : IAsyncDisposable
     {
         var outcomes = new MediaEncoded[submissions.Count];
         var failed = new System.Collections.Concurrent.ConcurrentBag<int>();
-        await Parallel.ForEachAsync(Enumerable.Range(0, submissions.Count),
-            new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = cancel },
-            async (i, ct) =>
-            {
-                try { outcomes[i] = await EncodeOneAsync(submissions[i], ct); }
-                catch (Exception ex) when (ex is not OperationCanceledException) { failed.Add(i); }
-            });
-        foreach (var i in failed.Order())
+        await Task.WhenAll(Enumerable.Range(0, submissions.Count).Select(i => Task.Run(async () =>
         {
-            var s = submissions[i];
-            try
-            {
-                outcomes[i] = await EncodeOneAsync(s, cancel);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                _log.LogError(ex, "{Source}: rejected after failing alone too", s.Source.Describe());
-                outcomes[i] = Rejected(s, $"encoding failed: {ex.GetType().Name}: {ex.Message}");
-            }
-        }
+            try { outcomes[i] = await EncodeOneAsync(submissions[i], cancel); }
+            catch (Exception ex) when (ex is not OperationCanceledException) { failed.Add(i); }
+        }, cancel)));
+        foreach (var i in failed.Order()) outcomes[i] = await EncodeAloneAsync(submissions[i], cancel);
         return outcomes;
+    }
+
+    /// <summary>
+    /// Encodes a stream of submissions with at most <paramref name="inFlight"/> of them in flight (so memory does not grow
+    /// with the stream) and yields one result per submission in input order. For <c>media embed</c> and reprocessing.
+    /// </summary>
+    public async IAsyncEnumerable<MediaEncoded> EncodeStreamAsync(IEnumerable<MediaSubmitted> submissions, int inFlight = 64,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancel = default)
+    {
+        var window = new Queue<(MediaSubmitted Submission, Task<MediaEncoded> Encoding)>();
+        foreach (var s in submissions)
+        {
+            if (window.Count >= Math.Max(1, inFlight)) yield return await Finish(window.Dequeue());
+            window.Enqueue((s, Task.Run(() => EncodeOneAsync(s, cancel), cancel)));
+        }
+        while (window.Count > 0) yield return await Finish(window.Dequeue());
+
+        async Task<MediaEncoded> Finish((MediaSubmitted Submission, Task<MediaEncoded> Encoding) item)
+        {
+            try { return await item.Encoding; }
+            catch (Exception ex) when (ex is not OperationCanceledException) { return await EncodeAloneAsync(item.Submission, cancel); }
+        }
+    }
+
+    /// <summary>Second chance for an item that failed beside others: encoded again alone, or rejected with the error.</summary>
+    async Task<MediaEncoded> EncodeAloneAsync(MediaSubmitted s, CancellationToken cancel)
+    {
+        try
+        {
+            return await EncodeOneAsync(s, cancel);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            _log.LogError(ex, "{Source}: rejected after failing alone too", s.Source.Describe());
+            return Rejected(s, $"encoding failed: {ex.GetType().Name}: {ex.Message}");
+        }
     }
 
     static MediaEncoded Rejected(MediaSubmitted s, string reason) =>
@@ -99,29 +138,41 @@ public sealed class EncodeStage : IAsyncDisposable
         var path = s.Source.Describe();
         try
         {
-            var bytes = await ReadAsync(s.Source, cancel);
-            var sha = ContentHash.Sha256Hex(bytes);
-            if (_isCatalogued(sha))
-                return new MediaEncoded(s.SubmissionId, s.CorrelationId, path, sha, true, Modalities.Image, null, bytes.Length, 0, 0, null, 0, null, [], s.Collection, s.Sequence);
-
-            if (FormatSniffer.Sniff(bytes.AsSpan(0, Math.Min(32, bytes.Length))).IsAudio())
-                return await EncodeAudioAsync(s, path, bytes, sha, cancel);
-
-            var decoded = _decoder.Decode(bytes, _decodeOptions);
-            var pdq = PdqHasher.Hash(decoded.Stored);
-            var embeddings = new List<PackEmbedding>();
-            foreach (var (pack, pre, batcher) in _imageTowers)
+            // The CPU side holds one of the decode slots; inference is awaited after releasing it.
+            await _cpu.WaitAsync(cancel);
+            byte[] bytes;
+            string sha;
+            DecodedImage decoded;
+            PdqResult? pdq;
+            List<(ModelPack Pack, InferenceBatcher Batcher, float[] Tensor)> tensors = [];
+            try
             {
-                if (s.Packs is { Length: > 0 } wanted && !wanted.Contains(pack.Name)) continue;
-                var tensor = new float[pre.ValuesPerImage];
-                pre.Preprocess(decoded.Image, tensor);
-                var encoding = await batcher.EncodeAsync(tensor, cancel);
-                embeddings.Add(new PackEmbedding(pack.Name, pack.Manifest.Version, pack.Manifest.Space, pack.Manifest.Semantic, encoding.Embedding,
-                    pack.Image!.Classification(encoding.Probabilities)));
+                bytes = await ReadAsync(s.Source, cancel);
+                sha = ContentHash.Sha256Hex(bytes);
+                if (_isCatalogued(sha))
+                    return new MediaEncoded(s.SubmissionId, s.CorrelationId, path, sha, true, Modalities.Image, null, bytes.Length, 0, 0, null, 0, null, [], s.Collection, s.Sequence);
+                if (FormatSniffer.Sniff(bytes.AsSpan(0, Math.Min(32, bytes.Length))).IsAudio())
+                    return await EncodeAudioAsync(s, path, bytes, sha, cancel);
+                decoded = _decoder.Decode(bytes, _decodeOptions);
+                pdq = _settings.PerceptualHashes ? PdqHasher.Hash(decoded.Stored) : null;
+                foreach (var (pack, pre, batcher) in _imageTowers)
+                {
+                    if (s.Packs is { Length: > 0 } wanted && !wanted.Contains(pack.Name)) continue;
+                    var tensor = new float[pre.ValuesPerImage];
+                    pre.Preprocess(decoded.Image, tensor);
+                    tensors.Add((pack, batcher, tensor));
+                }
             }
+            finally
+            {
+                _cpu.Release();
+            }
+            var encodings = await Task.WhenAll(tensors.Select(t => t.Batcher.EncodeAsync(t.Tensor, cancel)));
+            var embeddings = tensors.Select((t, i) => new PackEmbedding(t.Pack.Name, t.Pack.Manifest.Version, t.Pack.Manifest.Space, t.Pack.Manifest.Semantic,
+                encodings[i].Embedding, t.Pack.Image!.Classification(encodings[i].Probabilities))).ToArray();
             return new MediaEncoded(s.SubmissionId, s.CorrelationId, path, sha, false, Modalities.Image,
-                decoded.Format.Name(), bytes.Length, decoded.Width, decoded.Height, pdq.Hash.ToString(), pdq.Quality,
-                pdq.Dihedral.Select(h => h.ToString()).ToArray(), embeddings.ToArray(), s.Collection, s.Sequence);
+                decoded.Format.Name(), bytes.Length, decoded.Width, decoded.Height, pdq?.Hash.ToString(), pdq?.Quality ?? 0,
+                pdq?.Dihedral.Select(h => h.ToString()).ToArray(), embeddings, s.Collection, s.Sequence);
         }
         catch (MediaRejectedException ex)
         {
@@ -135,7 +186,7 @@ public sealed class EncodeStage : IAsyncDisposable
         var clip = _audio.Decode(bytes);
         var fingerprint = AudioFingerprint.Compute(clip);
         var embeddings = new List<PackEmbedding>();
-        foreach (var pack in _packs.Where(p => p.Audio is not null && (s.Packs is not { Length: > 0 } wanted || wanted.Contains(p.Name))))
+        foreach (var pack in _packs.Where(p => p.HasAudio && (s.Packs is not { Length: > 0 } wanted || wanted.Contains(p.Name))))
         {
             var audio = pack.Audio!;
             var vector = await Task.Run(() => audio.Encode(AudioDecoder.Resample(clip, audio.SampleRate).Samples), cancel);

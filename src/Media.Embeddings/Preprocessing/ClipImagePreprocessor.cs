@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Numerics.Tensors;
 using Media.Codecs;
 using Media.Embeddings.Packs;
@@ -115,22 +116,24 @@ public sealed class ClipImagePreprocessor
         if (needH)
         {
             temp = new byte[rows * width * 3];
-            var src = image.Pixels;
+            ReadOnlySpan<byte> src = image.Pixels;
+            ReadOnlySpan<int> weights = horizontal.Weights;
             for (var y = 0; y < rows; y++)
             {
-                var srcRow = (firstRow + y) * image.Width * 3;
+                var srcRow = src.Slice((firstRow + y) * image.Width * 3, image.Width * 3);
+                var outRow = temp.AsSpan(y * width * 3, width * 3);
                 for (var x = 0; x < width; x++)
                 {
-                    int xmin = horizontal.Min[x], n = horizontal.Count[x], kOff = x * horizontal.Ksize;
+                    int n = horizontal.Count[x];
+                    var taps = srcRow.Slice(horizontal.Min[x] * 3, n * 3);
+                    var w = weights.Slice(x * horizontal.Ksize, n);
                     int r = 1 << (PrecisionBits - 1), g = r, b = r;
-                    for (var k = 0; k < n; k++)
+                    for (var k = 0; k < w.Length; k++)
                     {
-                        var w = horizontal.Weights[kOff + k];
-                        var p = srcRow + (xmin + k) * 3;
-                        r += src[p] * w; g += src[p + 1] * w; b += src[p + 2] * w;
+                        var wk = w[k];
+                        r += taps[3 * k] * wk; g += taps[3 * k + 1] * wk; b += taps[3 * k + 2] * wk;
                     }
-                    var o = (y * width + x) * 3;
-                    temp[o] = Clip8(r); temp[o + 1] = Clip8(g); temp[o + 2] = Clip8(b);
+                    outRow[3 * x] = Clip8(r); outRow[3 * x + 1] = Clip8(g); outRow[3 * x + 2] = Clip8(b);
                 }
             }
         }
@@ -142,28 +145,45 @@ public sealed class ClipImagePreprocessor
         }
         if (!needV) return temp;
 
-        // Vertical pass → [height, width, 3].
+        // Vertical pass → [height, width, 3]: per output row, the weighted source rows accumulated across the whole row
+        // (vectorised; the same integer sums as Pillow's per-pixel loop).
         var output = new byte[height * width * 3];
         var stride = width * 3;
+        var acc = new int[stride];
         for (var y = 0; y < height; y++)
         {
             int ymin = vertical.Min[y] - firstRow, n = vertical.Count[y], kOff = y * vertical.Ksize;
-            for (var x = 0; x < stride; x++)
-            {
-                var acc = 1 << (PrecisionBits - 1);
-                for (var k = 0; k < n; k++) acc += temp[(ymin + k) * stride + x] * vertical.Weights[kOff + k];
-                output[y * stride + x] = Clip8(acc);
-            }
+            Array.Fill(acc, 1 << (PrecisionBits - 1));
+            for (var k = 0; k < n; k++) AccumulateRow(acc, temp.AsSpan((ymin + k) * stride, stride), vertical.Weights[kOff + k]);
+            var outRow = output.AsSpan(y * stride, stride);
+            for (var x = 0; x < stride; x++) outRow[x] = Clip8(acc[x]);
         }
         return output;
     }
 
-    /// <summary>
-    /// TensorFlow.js <c>resizeBilinear(alignCorners = true, halfPixelCenters = false)</c> (tfjs-backend-cpu) of
-    /// <paramref name="image"/>'s float32 <c>byte/255</c> values to <paramref name="outW"/>×<paramref name="outH"/>, computing
-    /// the window [<paramref name="left"/>, +<paramref name="width"/>) × [<paramref name="top"/>, +<paramref name="height"/>),
-    /// then <c>(x − mean)/std</c>; writes NCHW planes into <paramref name="destination"/>.
-    /// </summary>
+    /// <summary><c>acc[x] += row[x] · weight</c> for every x, in 32-bit integers (exact), vectorised.</summary>
+    static void AccumulateRow(Span<int> acc, ReadOnlySpan<byte> row, int weight)
+    {
+        var x = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var w = new Vector<int>(weight);
+            var lanes = Vector<int>.Count;
+            for (; x <= row.Length - Vector<byte>.Count; x += Vector<byte>.Count)
+            {
+                Vector.Widen(new Vector<byte>(row.Slice(x)), out var lo, out var hi);
+                Vector.Widen(lo, out var a0, out var a1);
+                Vector.Widen(hi, out var a2, out var a3);
+                var slot = acc.Slice(x);
+                (new Vector<int>(slot) + Vector.AsVectorInt32(a0) * w).CopyTo(slot);
+                (new Vector<int>(slot.Slice(lanes)) + Vector.AsVectorInt32(a1) * w).CopyTo(slot.Slice(lanes));
+                (new Vector<int>(slot.Slice(2 * lanes)) + Vector.AsVectorInt32(a2) * w).CopyTo(slot.Slice(2 * lanes));
+                (new Vector<int>(slot.Slice(3 * lanes)) + Vector.AsVectorInt32(a3) * w).CopyTo(slot.Slice(3 * lanes));
+            }
+        }
+        for (; x < row.Length; x++) acc[x] += row[x] * weight;
+    }
+
     void ResizeAlignCorners(RgbImage image, int outW, int outH, int left, int top, int width, int height, Span<float> destination)
     {
         // Per output column and row: the two source indexes and the fraction, exactly as the tfjs kernel computes them.

@@ -42,8 +42,13 @@ public readonly record struct ExecutionDevice(DeviceKind Kind, int DeviceId = 0)
 public sealed record SessionSettings
 {
     public ExecutionDevice Device { get; init; } = ExecutionDevice.Auto;
-    /// <summary>Intra-op threads per session; 0 lets ONNX Runtime choose (one per physical core).</summary>
+    /// <summary>Intra-op threads per session; 0 (the default): one per logical core (<see cref="EffectiveIntraOpThreads"/>).
+    /// Not ONNX Runtime's own default, which counts physical cores and on these 2-vCPU VMs picks one, leaving a core idle
+    /// during inference (measured in the README's pipeline table).</summary>
     public int IntraOpThreads { get; init; }
+
+    /// <summary>The intra-op thread count sessions are opened with: <see cref="IntraOpThreads"/>, or the logical core count.</summary>
+    public int EffectiveIntraOpThreads => IntraOpThreads > 0 ? IntraOpThreads : Environment.ProcessorCount;
     /// <summary>Let ONNX Runtime's intra-op threads spin between operators (its default). Off, they sleep, leaving the
     /// cores to decoders running beside inference; the pipeline turns it off.</summary>
     public bool AllowSpinning { get; init; } = true;

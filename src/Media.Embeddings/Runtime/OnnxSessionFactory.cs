@@ -68,7 +68,7 @@ public sealed class OnnxSessionFactory(SessionSettings settings, ILogger? logger
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
         };
-        if (Settings.IntraOpThreads > 0) options.IntraOpNumThreads = Settings.IntraOpThreads;
+        options.IntraOpNumThreads = Settings.EffectiveIntraOpThreads;
         if (!Settings.AllowSpinning) options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         configure?.Invoke(options);
         return new InferenceSession(modelPath, options);

@@ -8,6 +8,15 @@ public class ModelPackTests
 {
     static readonly OnnxSessionFactory Cpu = new(new SessionSettings { Device = ExecutionDevice.Cpu, IntraOpThreads = 1 });
 
+    /// <summary>Loads the pack and opens every tower (towers open lazily otherwise).</summary>
+    static ModelPack LoadAll(string dir)
+    {
+        var pack = ModelPack.Load(dir, Cpu);
+        try { pack.LoadTowers(); }
+        catch { pack.Dispose(); throw; }
+        return pack;
+    }
+
     static void EditManifest(string dir, Action<JsonObject> edit)
     {
         var path = Path.Combine(dir, "pack.json");
@@ -47,7 +56,7 @@ public class ModelPackTests
         using var tmp = new TempDir();
         var dir = tmp.CopyFolder(Paths.ColorClip, "pack");
         EditManifest(dir, m => m["text"]!["output"] = "pooler_output");
-        var ex = Assert.Throws<ModelPackException>(() => ModelPack.Load(dir, Cpu));
+        var ex = Assert.Throws<ModelPackException>(() => LoadAll(dir));
         Assert.Contains("text.output 'pooler_output' is not an output", ex.Message);
         Assert.Contains("text_embeds", ex.Message);
     }
@@ -68,7 +77,7 @@ public class ModelPackTests
         using var tmp = new TempDir();
         var dir = tmp.CopyFolder(Paths.ColorClip, "pack");
         EditManifest(dir, m => m["dimension"] = 512);
-        var ex = Assert.Throws<ModelPackException>(() => ModelPack.Load(dir, Cpu));
+        var ex = Assert.Throws<ModelPackException>(() => LoadAll(dir));
         Assert.Contains("image.output 'image_embeds' has shape [?,16], expected [?,512]", ex.Message);
     }
 
@@ -78,7 +87,7 @@ public class ModelPackTests
         using var tmp = new TempDir();
         var dir = tmp.CopyFolder(Paths.ColorClip, "pack");
         EditManifest(dir, m => { m["image"]!["preprocess"]!["size"] = 336; m["image"]!["preprocess"]!["cropSize"] = 336; });
-        var ex = Assert.Throws<ModelPackException>(() => ModelPack.Load(dir, Cpu));
+        var ex = Assert.Throws<ModelPackException>(() => LoadAll(dir));
         Assert.Contains("image.input 'pixel_values' has shape [?,3,224,224], expected [?,3,336,336]", ex.Message);
     }
 
@@ -90,7 +99,7 @@ public class ModelPackTests
         File.WriteAllText(Path.Combine(dir, "text_model.onnx"), "not a model");
         var sha = ModelPack.Sha256OfFile(Path.Combine(dir, "text_model.onnx"));
         EditManifest(dir, m => m["text"]!["model"]!["sha256"] = sha);
-        var ex = Assert.Throws<ModelPackException>(() => ModelPack.Load(dir, Cpu));
+        var ex = Assert.Throws<ModelPackException>(() => LoadAll(dir));
         Assert.Contains("text.model 'text_model.onnx' is not a loadable ONNX model", ex.Message);
     }
 
@@ -176,8 +185,59 @@ public class ModelPackTests
         NsfwPipelineTests.LoadPack().Dispose(); // fails with "run make packs" when the model is missing
         var dir = tmp.CopyFolder(NsfwPack, "pack");
         EditManifest(dir, m => m["image"]!["classifier"] = JsonNode.Parse(classifier));
-        var ex = Assert.Throws<ModelPackException>(() => ModelPack.Load(dir, Cpu));
+        var ex = Assert.Throws<ModelPackException>(() => LoadAll(dir));
         Assert.Contains("pack.json", ex.Message);
         Assert.Contains(message, ex.Message);
+    }
+
+    [Fact]
+    public void Towers_open_lazily_so_a_broken_text_tower_fails_only_text()
+    {
+        using var tmp = new TempDir();
+        var dir = tmp.CopyFolder(Paths.ColorClip, "pack");
+        EditManifest(dir, m => m["text"]!["output"] = "pooler_output");
+        using var pack = ModelPack.Load(dir, Cpu);
+        Assert.True(pack.HasText);
+        Assert.Equal(16, pack.Image!.Dimension); // the image tower works without the text tower ever opening
+        var ex = Assert.Throws<ModelPackException>(() => pack.Text);
+        Assert.Contains("text.output 'pooler_output' is not an output", ex.Message);
+        Assert.Throws<ModelPackException>(() => pack.LoadTowers(image: false, text: true, audio: false));
+    }
+
+    [Fact]
+    public void Stamp_remembers_hashes_and_a_changed_file_is_hashed_again()
+    {
+        using var tmp = new TempDir();
+        var dir = tmp.CopyFolder(Paths.ColorClip, "pack");
+        var model = Path.Combine(dir, "vision_model.onnx");
+        ModelPack.Load(dir, Cpu).Dispose();
+        Assert.Equal(ModelPack.Sha256OfFile(model), PackStamp.Open(dir).Lookup(model));
+
+        // Same length, new bytes and a new mtime: the stamp no longer vouches, the hash check runs and fails.
+        var bytes = File.ReadAllBytes(model);
+        bytes[^1] ^= 0xFF;
+        File.WriteAllBytes(model, bytes);
+        File.SetLastWriteTimeUtc(model, DateTime.UtcNow.AddMinutes(1));
+        Assert.Null(PackStamp.Open(dir).Lookup(model));
+        var ex = Assert.Throws<ModelPackException>(() => ModelPack.Load(dir, Cpu));
+        Assert.Contains("image.model 'vision_model.onnx' fails its SHA-256 check", ex.Message);
+    }
+
+    [Fact]
+    public void Verify_hashes_even_a_file_whose_size_and_mtime_were_kept()
+    {
+        using var tmp = new TempDir();
+        var dir = tmp.CopyFolder(Paths.ColorClip, "pack");
+        var model = Path.Combine(dir, "vision_model.onnx");
+        ModelPack.Load(dir, Cpu).Dispose();
+        var mtime = File.GetLastWriteTimeUtc(model);
+        var bytes = File.ReadAllBytes(model);
+        bytes[^1] ^= 0xFF;
+        File.WriteAllBytes(model, bytes);
+        File.SetLastWriteTimeUtc(model, mtime);
+
+        ModelPack.Load(dir, Cpu).Dispose(); // the stamp vouches: size and mtime are unchanged (its documented limit)
+        var ex = Assert.Throws<ModelPackException>(() => ModelPack.Load(dir, Cpu, verify: true));
+        Assert.Contains("fails its SHA-256 check", ex.Message);
     }
 }
