@@ -32,7 +32,7 @@ IMAGE_QUERY ?= $(if $(filter samples,$(MEDIA)),samples/2-edited/chelsea-half-siz
 AUDIO_PACK  ?= $(if $(wildcard models/clap-htsat-unfused/audio_model.onnx),models/clap-htsat-unfused,models/fixtures/tone-clap)
 AUDIO_QUERY ?= a low hum
 
-.PHONY: help setup apt restore build test fixtures models bench run samples heldout clean
+.PHONY: help setup apt restore build test fixtures models bench bench-inputs node-peer run samples heldout clean
 
 help:
 	@echo "make run [MEDIA=DIR]   ingest a folder (default: sample photos) and run a search"
@@ -42,7 +42,7 @@ help:
 	@echo "make models            download the real model packs (needs internet)"
 	@echo "make packs             turn the nsfwjs MobileNetV2 (npm) into the ONNX pack models/nsfw-mobilenet-v2"
 	@echo "make heldout           the held-out photographs of the nsfw pack's near-duplicate test (from python3-skimage)"
-	@echo "make bench             the index benchmark at 10^6 items (BENCH_INDEX_N), then BenchmarkDotNet"
+	@echo "make bench             the pipeline benchmark beside the Node peer, the index benchmark at 10^6 items (BENCH_INDEX_N), then BenchmarkDotNet"
 
 ## ---- setup (idempotent) ------------------------------------------------------
 setup: apt restore
@@ -87,11 +87,27 @@ fixtures: apt
 models: apt
 	$(PYTHON) tools/fetch_models.py models/clip-vit-b32 models/clip-vit-b32-quantized models/clap-htsat-unfused
 
-# The index benchmark at 10⁶ items (about 40 minutes here, hnswlib's build included), then BenchmarkDotNet.
+# The pipeline benchmark (96 distinct photos, the synthetic CLIP ViT-B/32 pack, per-stage costs, the Node peer on the
+# same photos and pack: about 5 minutes), the index benchmark at 10⁶ items (about 40 minutes here, hnswlib's build
+# included), then BenchmarkDotNet.
 BENCH_INDEX_N ?= 1000000
-bench: build
+BENCH_INPUTS  := .bench/synthetic-clip-vit-b32/pack.json
+bench: build bench-inputs node-peer
+	bin/media bench pipeline --pack .bench/synthetic-clip-vit-b32 --photos .bench/ingest-photos \
+	  --stages .bench/stages/jpeg-1mp.jpg .bench/stages/jpeg-12mp.jpg .bench/stages/png-1mp.png --peer tools/node-peer/peer.mjs --json
 	bin/media bench index --n $(BENCH_INDEX_N) --dim 512 --json
 	$(DOTNET) run -c Release --project tests/Media.Benchmarks $(ORT_PROPS) -- --filter '*' $(BENCH_ARGS)
+
+# Benchmark inputs under the ignored .bench/ (tools/make_bench_inputs.py; idempotent).
+bench-inputs: apt
+	$(PYTHON) tools/make_bench_inputs.py --out .bench --shared ../shared
+
+# The Node peer (onnxruntime-node + sharp from npm, versions pinned by its package-lock.json) in the ignored
+# tools/node-peer/node_modules. onnxruntime-node's install script would download CUDA binaries; the CPU ones ship inside.
+node-peer: tools/node-peer/node_modules/.installed
+tools/node-peer/node_modules/.installed: tools/node-peer/package.json tools/node-peer/package-lock.json
+	cd tools/node-peer && npm ci --no-audit --no-fund --onnxruntime-node-install=skip
+	touch $@
 
 ## ---- converted model packs ------------------------------------------------------
 # `make packs` converts the nsfwjs MobileNetV2 (TensorFlow.js Keras layers model from npm, MIT) to ONNX with

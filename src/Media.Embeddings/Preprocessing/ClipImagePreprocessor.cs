@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Numerics;
 using System.Numerics.Tensors;
 using Media.Codecs;
@@ -125,13 +127,15 @@ public sealed class ClipImagePreprocessor
                 for (var x = 0; x < width; x++)
                 {
                     int n = horizontal.Count[x];
-                    var taps = srcRow.Slice(horizontal.Min[x] * 3, n * 3);
-                    var w = weights.Slice(x * horizontal.Ksize, n);
+                    // Bounds are checked once by the slices; the tap loop then walks references.
+                    ref readonly var tap = ref MemoryMarshal.GetReference(srcRow.Slice(horizontal.Min[x] * 3, n * 3));
+                    ref readonly var w = ref MemoryMarshal.GetReference(weights.Slice(x * horizontal.Ksize, n));
                     int r = 1 << (PrecisionBits - 1), g = r, b = r;
-                    for (var k = 0; k < w.Length; k++)
+                    for (var k = 0; k < n; k++)
                     {
-                        var wk = w[k];
-                        r += taps[3 * k] * wk; g += taps[3 * k + 1] * wk; b += taps[3 * k + 2] * wk;
+                        var wk = Unsafe.Add(ref Unsafe.AsRef(in w), k);
+                        ref var p = ref Unsafe.Add(ref Unsafe.AsRef(in tap), 3 * k);
+                        r += p * wk; g += Unsafe.Add(ref p, 1) * wk; b += Unsafe.Add(ref p, 2) * wk;
                     }
                     outRow[3 * x] = Clip8(r); outRow[3 * x + 1] = Clip8(g); outRow[3 * x + 2] = Clip8(b);
                 }

@@ -67,4 +67,21 @@ public class ImageCliTests
         Assert.Equal("no such file", lines[0].GetProperty("error").GetString());
         Assert.Equal(16, lines[1].GetProperty("dim").GetInt32());
     }
+
+    [Fact]
+    public void Embed_streams_many_images_in_input_order_with_the_vectors_each_gets_alone()
+    {
+        var photos = Directory.GetFiles(Path.Combine(Paths.RepoRoot, "samples", "1-originals")).Order(StringComparer.Ordinal).ToArray();
+        var together = CliRunner.Run(["embed", "--pack", Paths.ColorClip, "--json", .. photos.SelectMany(p => new[] { "--image", p })]);
+        Assert.Equal(0, together.ExitCode);
+        var lines = together.JsonLines();
+        Assert.Equal(photos, lines.Select(l => l.GetProperty("input").GetString()));
+        foreach (var i in new[] { 0, photos.Length / 2, photos.Length - 1 })
+        {
+            var alone = CliRunner.Run("embed", "--pack", Paths.ColorClip, "--json", "--image", photos[i]).JsonLines().Single();
+            var a = alone.GetProperty("embedding").EnumerateArray().Select(v => v.GetSingle()).ToArray();
+            var b = lines[i].GetProperty("embedding").EnumerateArray().Select(v => v.GetSingle()).ToArray();
+            Assert.True(TensorPrimitives.Dot(a, b) > 0.99999f, $"{photos[i]}: batched and alone differ");
+        }
+    }
 }
