@@ -71,7 +71,7 @@ public class ImageCliTests
     [Fact]
     public void Embed_streams_many_images_in_input_order_with_the_vectors_each_gets_alone()
     {
-        var photos = Directory.GetFiles(Path.Combine(Paths.RepoRoot, "samples", "1-originals")).Order(StringComparer.Ordinal).ToArray();
+        var photos = Directory.GetFiles(Path.Combine(Paths.Shared, "pdq", "images", "labelme-subset")).Order(StringComparer.Ordinal).ToArray();
         var together = CliRunner.Run(["embed", "--pack", Paths.ColorClip, "--json", .. photos.SelectMany(p => new[] { "--image", p })]);
         Assert.Equal(0, together.ExitCode);
         var lines = together.JsonLines();
