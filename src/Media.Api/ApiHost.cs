@@ -121,7 +121,13 @@ public static class ApiHost
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull);
         // Nothing here protects data with ASP.NET Core's data protection; keep its keys in memory rather than in the user's profile.
         services.AddDataProtection().UseEphemeralDataProtectionProvider();
-        services.AddProblemDetails();
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = c => c.ProblemDetails.Detail ??= c.ProblemDetails.Status switch
+        {
+            404 => $"no endpoint or page at {c.HttpContext.Request.Path}",
+            405 => $"{c.HttpContext.Request.Method} is not allowed on {c.HttpContext.Request.Path}",
+            415 => "send application/json, or multipart/form-data with a `file` field",
+            _ => null,
+        });
         services.AddExceptionHandler<ApiExceptionHandler>();
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
@@ -210,6 +216,7 @@ sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogger<ApiExc
         (int status, string title, string detail) = exception switch
         {
             Microsoft.AspNetCore.Http.BadHttpRequestException b => (b.StatusCode, b.StatusCode == 413 ? "Request too large" : "Bad request", b.Message),
+            InvalidDataException d when d.Message.Contains("limit", StringComparison.OrdinalIgnoreCase) => (413, "Request too large", d.Message), // a multipart body over FormOptions' limits
             InvalidDataException d => (400, "Bad request", d.Message), // a malformed multipart body
             _ => (500, "Internal error", "the server failed on this request; see its log"),
         };

@@ -109,6 +109,8 @@ public static class MediaEndpoints
         {
             if (request.HasFormContentType)
             {
+                if (request.ContentLength > settings.MaxUploadBytes + (64 << 10))
+                    return Problem(413, "Upload too large", $"the request is {request.ContentLength} bytes, over the {settings.MaxUploadBytes}-byte upload limit", "too_large");
                 var form = await request.ReadFormAsync(cancel);
                 if (form.Files.GetFile("file") is not { } file)
                     return Problem(400, "No file", "the multipart form has no `file` field (send the media as -F file=@PATH)");
