@@ -67,7 +67,7 @@ public static class ApiHost
         builder.Services.AddLogging();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
         builder.Services.AddMediaServices(options with { Roles = options.Roles | WorkerRoles.Api });
-        builder.Services.AddMediaBus(options, trackSubmissions: true);
+        builder.Services.AddMediaBus(options, trackSubmissions: true, trackWebhookOutcomes: false);
         builder.Services.AddMediaApi(settings, options.DataDirectory);
         var app = builder.Build();
         try

@@ -43,7 +43,7 @@ public class MediaApiFactory : WebApplicationFactory<Program>
                 s.AddSingleton<ILoggerFactory>(NullLoggerFactory.Instance);
                 s.AddRouting();
                 s.AddMediaServices(options);
-                s.AddMediaBus(options, trackSubmissions: true);
+                s.AddMediaBus(options, trackSubmissions: true, trackWebhookOutcomes: false);
                 s.AddMediaApi(settings, options.DataDirectory);
             })
             .Configure(app => app.UseMediaApi()));

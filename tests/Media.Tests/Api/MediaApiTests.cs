@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Media.Codecs;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Media.Tests.Api;
 
@@ -206,6 +207,10 @@ public sealed class MediaApiTests(MediaApiFactory factory) : IClassFixture<Media
         var client = factory.CreateClient();
         Assert.Equal("Healthy", await client.GetStringAsync("/healthz"));
         Assert.Equal("Healthy", await client.GetStringAsync("/readyz"));
+        // Readiness covers the bus: MassTransit's own check is among those tagged "ready", next to ours.
+        var checks = factory.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckServiceOptions>>().Value.Registrations;
+        Assert.Contains(checks, c => c.Tags.Contains("ready") && c.Name.Contains("masstransit", StringComparison.OrdinalIgnoreCase));
+        Assert.Contains(checks, c => c.Tags.Contains("ready") && c.Name == "media");
         var doc = await client.GetFromJsonAsync<JsonElement>("/openapi/v1.json");
         var paths = doc.GetProperty("paths").EnumerateObject().Select(p => p.Name).ToArray();
         foreach (var p in new[] { "/v1/media", "/v1/submissions/{id}", "/v1/media/{id}", "/v1/media/{id}/thumbnail", "/v1/media/{id}/similar", "/v1/search", "/v1/duplicates", "/v1/map", "/v1/stats" })
