@@ -9,7 +9,7 @@ DOTNET      ?= dotnet
 PYTHON      ?= /usr/bin/python3
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := libturbojpeg0 libspng0 libwebp7 ffmpeg libchromaprint1 python3-onnx python3-numpy python3-pil \
-                sox espeak-ng rabbitmq-server python3-hnswlib ca-certificates curl $(if $(shell command -v npm),,nodejs npm)
+                sox espeak-ng rabbitmq-server python3-hnswlib ca-certificates curl chromium chromium-driver $(if $(shell command -v npm),,nodejs npm)
 HAS_GPU     := $(shell command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && echo yes)
 # ONNX Runtime comes from NuGet: the CPU package, or Microsoft.ML.OnnxRuntime.Gpu.Linux (CUDA/TensorRT execution
 # providers) on a GPU host when the feed serves it. `make ORT_GPU=no` forces the CPU package.

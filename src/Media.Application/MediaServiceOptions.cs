@@ -19,6 +19,9 @@ public enum WorkerRoles
     /// Does nothing when no webhook is configured.</summary>
     Webhooks = 8,
     All = Encode | Detect | Query | Webhooks,
+    /// <summary>The HTTP API (<c>media serve --http ADDR:PORT</c>): publishes submissions, answers for their state, reads the
+    /// catalog, and sends searches to the query role. Not part of <see cref="All"/>: it needs an address.</summary>
+    Api = 16,
 }
 
 /// <summary>Configuration of the service (section <c>Media</c>; flags override it).</summary>

@@ -15,7 +15,8 @@ namespace Media.Application;
 /// <b>not</b> calibrated against each other — a 0.3 in one space is not a 0.3 in another — so every hit names the pack
 /// whose space produced it, and callers who need comparable scores search one pack at a time. A text query to packs
 /// without a text tower (an image classifier pack such as <c>nsfw-mobilenet-v2</c>) fails with
-/// "pack X has no text tower; it cannot embed text".
+/// "pack X has no text tower; it cannot embed text". A query by <see cref="SearchRequest.MediaId"/> reuses the item's
+/// stored embeddings (no inference) and leaves the item itself out.
 /// </summary>
 public sealed class SearchService(IndexedCatalog store, IReadOnlyList<ModelPack> packs, ImageDecoder? decoder = null)
 {
@@ -29,11 +30,13 @@ public sealed class SearchService(IndexedCatalog store, IReadOnlyList<ModelPack>
             var hasText = !string.IsNullOrWhiteSpace(request.Text);
             var hasImage = request.Image is not null || request.ImagePath is not null;
             var hasAudio = request.Audio is not null || request.AudioPath is not null;
-            if ((hasText ? 1 : 0) + (hasImage ? 1 : 0) + (hasAudio ? 1 : 0) != 1) return Fail("give exactly one of a text, an image or an audio query");
+            var hasItem = request.MediaId is not null;
+            if ((hasText ? 1 : 0) + (hasImage ? 1 : 0) + (hasAudio ? 1 : 0) + (hasItem ? 1 : 0) != 1) return Fail("give exactly one of a text, an image, an audio query or a media id");
             if (request.K is < 1 or > 1000) return Fail($"k must be 1–1000, got {request.K}");
             var candidates = packs.Where(p => request.Pack is null || p.Name == request.Pack).ToArray();
             if (candidates.Length == 0) return Fail(request.Pack is null ? "no model pack is loaded" : $"no loaded pack is named '{request.Pack}'");
 
+            if (hasItem) return SearchByItem(request, candidates);
             var hits = new List<SearchHit>();
             var image = hasImage ? DecodeQuery(request, candidates.Select(p => p.Image?.Preprocessing.Size ?? 0).Max()) : null;
             var audioBytes = hasAudio ? request.Audio ?? new SourceReader(_decoder.Limits).ReadFile(request.AudioPath!) : null;
@@ -64,6 +67,31 @@ public sealed class SearchService(IndexedCatalog store, IReadOnlyList<ModelPack>
         {
             return Fail($"query image rejected: {ex.Message}");
         }
+    }
+
+    /// <summary>
+    /// "More like this": the item's stored embedding in each candidate pack's space is the query; the item itself is left
+    /// out. Fails when the id is not catalogued or has no embedding in any candidate pack.
+    /// </summary>
+    SearchResponse SearchByItem(SearchRequest request, ModelPack[] candidates)
+    {
+        if (store.Find(request.MediaId!) is not { } item) return Fail($"no catalogued item has id '{request.MediaId}'");
+        var hits = new List<SearchHit>();
+        var embedded = false;
+        foreach (var pack in candidates)
+        {
+            if (store.Space(pack.Key) is not { } space) continue;
+            var query = new float[space.Index.Dimension];
+            if (!space.Index.TryGetVector(item.Seq, query)) continue;
+            embedded = true;
+            Func<long, bool> filter = request.Modality is null ? seq => seq != item.Seq : seq => seq != item.Seq && store.HasModality(seq, request.Modality);
+            foreach (var h in space.Index.Search(query, request.K, filter))
+            {
+                if (store.Find(h.Id) is { } m) hits.Add(new SearchHit(m.Id, store.PathOf(h.Id) ?? "", m.Modality, Math.Round(h.Similarity, 6), pack.Name));
+            }
+        }
+        if (!embedded) return Fail($"item {item.Id} has no embedding in {(candidates.Length == 1 ? $"pack {candidates[0].Name}" : "any loaded pack")}");
+        return new SearchResponse([.. hits.GroupBy(h => h.Id).Select(g => g.MaxBy(h => h.Score)!).OrderByDescending(h => h.Score).Take(request.K)]);
     }
 
     /// <summary>Decodes the query image once, large enough for every candidate pack's preprocessing.</summary>

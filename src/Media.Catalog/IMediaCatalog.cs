@@ -47,6 +47,15 @@ public interface IMediaCatalog : IDisposable
     /// <summary>The flags recorded for an item (those of the submission that catalogued it, then those of later duplicates).</summary>
     IReadOnlyList<CatalogFlag> Flags(string mediaId);
 
+    /// <summary>
+    /// Flags with the id of the item each was raised on, in recording order, streamed: every flag, or those of one
+    /// <paramref name="kind"/> (e.g. the near-duplicate flags that the duplicate review groups).
+    /// </summary>
+    IEnumerable<(string MediaId, CatalogFlag Flag)> AllFlags(FlagKind? kind = null);
+
+    /// <summary>The flags that name <paramref name="mediaId"/> as the item they duplicate (<see cref="CatalogFlag.Of"/>), with the id of the item each was raised on, in recording order.</summary>
+    IReadOnlyList<(string MediaId, CatalogFlag Flag)> FlagsOf(string mediaId);
+
     /// <summary>The highest sequence catalogued so far (0 when empty).</summary>
     long LastSeq { get; }
 

@@ -333,6 +333,26 @@ public sealed partial class SqliteCatalog : IMediaCatalog, IHashBankStore
         }
     }
 
+    public IEnumerable<(string MediaId, CatalogFlag Flag)> AllFlags(FlagKind? kind = null) =>
+        Stream($"SELECT media_id, {FlagColumns} FROM flags WHERE media_id IS NOT NULL {(kind is null ? "" : "AND kind = $kind")} ORDER BY id",
+            c => { if (kind is { } k) c.Parameters.AddWithValue("$kind", k.Name()); },
+            r => (r.GetString(0), ReadFlagAt(r, 1)));
+
+    public IReadOnlyList<(string MediaId, CatalogFlag Flag)> FlagsOf(string mediaId)
+    {
+        lock (_gate)
+        {
+            using var cmd = Command(_db, null, $"SELECT media_id, {FlagColumns} FROM flags WHERE of_id = $m AND media_id IS NOT NULL AND media_id <> $m ORDER BY id");
+            cmd.Parameters.AddWithValue("$m", mediaId);
+            return ReadAll(cmd, r => (r.GetString(0), ReadFlagAt(r, 1)));
+        }
+    }
+
+    /// <summary>A flag read from the <see cref="FlagColumns"/> starting at column <paramref name="o"/>.</summary>
+    static CatalogFlag ReadFlagAt(SqliteDataReader r, int o) => new(FlagKinds.Parse(r.GetString(o)), r.GetString(o + 1),
+        r.IsDBNull(o + 2) ? null : r.GetString(o + 2), r.IsDBNull(o + 3) ? null : r.GetString(o + 3), r.IsDBNull(o + 4) ? null : r.GetDouble(o + 4),
+        r.IsDBNull(o + 5) ? null : r.GetDouble(o + 5), r.IsDBNull(o + 6) ? null : r.GetDouble(o + 6), r.IsDBNull(o + 7) ? null : r.GetString(o + 7), r.IsDBNull(o + 8) ? null : r.GetString(o + 8));
+
     public IEnumerable<CatalogItem> Items(long afterSeq = 0) =>
         Stream($"SELECT {MediaColumns} FROM media WHERE seq > $after ORDER BY seq", c => c.Parameters.AddWithValue("$after", afterSeq), ReadItem);
 

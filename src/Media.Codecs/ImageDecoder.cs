@@ -37,6 +37,53 @@ public sealed class ImageDecoder(DecodeLimits? limits = null)
         };
     }
 
+    /// <summary>
+    /// Reads only the header of a JPEG, PNG or WebP (no pixel buffer is allocated) and checks its declared size against
+    /// <see cref="Limits"/>, so a decompression bomb is refused before anything decodes it: for an upload that must be
+    /// answered at once. Other formats (decoded out of process, under the same limits and a timeout) return null.
+    /// </summary>
+    /// <returns>The format and the declared width and height in pixels (before EXIF orientation), or null for a format read by ffmpeg.</returns>
+    /// <exception cref="MediaRejectedException">Empty, over <see cref="DecodeLimits.MaxEncodedBytes"/>, unrecognised, a corrupt header, or a declared size over <see cref="DecodeLimits.MaxPixels"/>; the message is the reason.</exception>
+    public unsafe (MediaFormat Format, int Width, int Height)? ReadHeader(ReadOnlySpan<byte> data)
+    {
+        if (data.Length == 0) throw new MediaRejectedException("empty file (0 bytes)");
+        if (data.Length > Limits.MaxEncodedBytes) throw new MediaRejectedException($"file is {data.Length} bytes, over the {Limits.MaxEncodedBytes}-byte limit");
+        var format = FormatSniffer.Sniff(data[..Math.Min(data.Length, 32)]);
+        fixed (byte* src = data)
+        {
+            switch (format)
+            {
+                case MediaFormat.Jpeg:
+                {
+                    using var tj = SafeTurboJpegHandle.Create();
+                    if (TurboJpeg.tjDecompressHeader3(tj, src, (nuint)data.Length, out var w, out var h, out _, out _) != 0)
+                        throw new MediaRejectedException($"corrupt JPEG: {TurboJpeg.LastError(tj)}");
+                    CheckPixels(w, h, "JPEG header");
+                    return (format, w, h);
+                }
+                case MediaFormat.Png:
+                {
+                    using var ctx = SafeSpngContext.Create();
+                    if (Spng.spng_set_png_buffer(ctx, src, (nuint)data.Length) is var rc && rc != 0 || (rc = Spng.spng_get_ihdr(ctx, out var ihdr)) != 0)
+                        throw new MediaRejectedException($"corrupt PNG: {Spng.Error(rc)}");
+                    CheckPixels(ihdr.Width, ihdr.Height, "PNG header");
+                    return (format, (int)ihdr.Width, (int)ihdr.Height);
+                }
+                case MediaFormat.WebP:
+                {
+                    var status = WebP.GetFeatures(src, (nuint)data.Length, out var features);
+                    if (status != 0) throw new MediaRejectedException($"corrupt WebP: {WebP.Status(status)}");
+                    CheckPixels(features.Width, features.Height, "WebP header");
+                    return (format, features.Width, features.Height);
+                }
+                case MediaFormat.Unknown:
+                    throw new MediaRejectedException("unrecognised format (not an image this service reads)");
+                default:
+                    return null;
+            }
+        }
+    }
+
     void CheckPixels(long width, long height, string what)
     {
         if (width <= 0 || height <= 0) throw new MediaRejectedException($"{what} declares an empty image ({width}×{height})");

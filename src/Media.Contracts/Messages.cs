@@ -162,7 +162,7 @@ public sealed record BankMatched(Guid SubmissionId, Guid CorrelationId, string M
 /// <summary>Published when an item is rejected (corrupt, unsupported, over a limit).</summary>
 public sealed record MediaRejected(Guid SubmissionId, Guid CorrelationId, string Path, string Reason);
 
-/// <summary>A search: by text, by image or by audio (path or inline bytes), answered with <see cref="SearchResponse"/>.</summary>
+/// <summary>A search: by text, by image or by audio (path or inline bytes), or by a catalogued item, answered with <see cref="SearchResponse"/>.</summary>
 /// <param name="Text">Text query.</param>
 /// <param name="ImagePath">Image query as a path readable by the query node.</param>
 /// <param name="Image">Image query as bytes.</param>
@@ -171,8 +171,9 @@ public sealed record MediaRejected(Guid SubmissionId, Guid CorrelationId, string
 /// <param name="K">Results wanted, 1–1000.</param>
 /// <param name="Pack">Pack name to search with, or null for every pack that can embed the query.</param>
 /// <param name="Modality">Only return media of this modality, or null for all.</param>
+/// <param name="MediaId">A catalogued item (SHA-256 hex) whose stored embedding is the query ("more like this"); the item itself is left out of the results.</param>
 public sealed record SearchRequest(string? Text = null, string? ImagePath = null, byte[]? Image = null, int K = 10, string? Pack = null, string? Modality = null,
-    string? AudioPath = null, byte[]? Audio = null);
+    string? AudioPath = null, byte[]? Audio = null, string? MediaId = null);
 
 /// <summary>One search hit; <paramref name="Score"/> is cosine similarity in [−1, 1].</summary>
 public sealed record SearchHit(string Id, string Path, string Modality, double Score, string Pack);

@@ -25,13 +25,19 @@ public static class MediaBus
     /// too (<see cref="AddWebhookConsumers"/>); a submitter that runs them in memory also tracks their outcomes
     /// (<see cref="WebhookTracker"/>), so it can wait for them before it exits.
     /// </summary>
-    public static IServiceCollection AddMediaBus(this IServiceCollection services, MediaServiceOptions options, bool trackSubmissions)
+    /// <param name="services">The container.</param>
+    /// <param name="options">Roles and transport.</param>
+    /// <param name="trackSubmissions">Feed this process's results to <see cref="SubmissionTracker"/>.</param>
+    /// <param name="trackWebhookOutcomes">With <paramref name="trackSubmissions"/> in memory, also feed webhook outcomes to
+    /// <see cref="WebhookTracker"/> (a submitter that exits once its work is done); false for a long-running front end, which
+    /// never reads them.</param>
+    public static IServiceCollection AddMediaBus(this IServiceCollection services, MediaServiceOptions options, bool trackSubmissions, bool trackWebhookOutcomes = true)
     {
         services.AddSingleton<SubmissionTracker>();
         services.AddSingleton<WebhookTracker>();
         var webhooks = (options.Roles & WorkerRoles.Webhooks) != 0 && options.Webhooks.Endpoints.Count > 0;
         // Only in memory do deliveries die with the submitter; on a broker they wait in their queues for a webhooks worker.
-        var trackWebhooks = trackSubmissions && webhooks && options.Transport.Equals("inmemory", StringComparison.OrdinalIgnoreCase);
+        var trackWebhooks = trackSubmissions && trackWebhookOutcomes && webhooks && options.Transport.Equals("inmemory", StringComparison.OrdinalIgnoreCase);
         services.AddMassTransit(x =>
         {
             var roles = options.Roles;

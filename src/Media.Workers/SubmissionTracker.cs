@@ -21,6 +21,12 @@ public sealed class SubmissionTracker
     public Task<MediaProcessed> Expect(Guid submissionId) =>
         _pending.GetOrAdd(submissionId, _ => new TaskCompletionSource<MediaProcessed>(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
 
+    /// <summary>Stops tracking a submission (a long-running submitter drops what it has read, so the tracker does not grow without bound).</summary>
+    public void Forget(Guid submissionId) => _pending.TryRemove(submissionId, out _);
+
+    /// <summary>Submissions tracked and not forgotten (completed or not).</summary>
+    public int Count => _pending.Count;
+
     internal void Complete(MediaProcessed result)
     {
         if (_pending.TryGetValue(result.SubmissionId, out var tcs) && tcs.TrySetResult(result)) Completed?.Invoke(result);

@@ -9,8 +9,8 @@ using Microsoft.Extensions.Hosting;
 namespace Media.Cli.Commands;
 
 /// <summary>
-/// <c>media serve [--data DIR] [--pack DIR]... [--role all|encode|detect|query|webhooks]... [--transport rabbitmq --rabbitmq URI]</c>:
-/// runs the chosen consumers until stopped; SIGTERM or Ctrl+C drains in-flight work, then exits 0.
+/// <c>media serve [--data DIR] [--pack DIR]... [--role all|encode|detect|query|webhooks|api]... [--http ADDR:PORT] [--transport rabbitmq --rabbitmq URI]</c>:
+/// runs the chosen consumers (and with <c>--http</c> the HTTP API, see <see cref="ServeHttp"/>) until stopped; SIGTERM or Ctrl+C drains in-flight work, then exits 0.
 /// Several processes may share the encode role (competing consumers); detect and query share the catalog on one node.
 /// </summary>
 static class ServeCommand
@@ -18,8 +18,9 @@ static class ServeCommand
     public static Command Create()
     {
         var service = new ServiceOptions();
-        var roles = new Option<string[]>("--role") { Description = "all, encode, detect, query or webhooks (repeatable; default all)", AllowMultipleArgumentsPerToken = true };
-        var command = new Command("serve", "Run pipeline workers until stopped") { roles };
+        var roles = new Option<string[]>("--role") { Description = "all, encode, detect, query, webhooks or api (repeatable; default all, plus api with --http)", AllowMultipleArgumentsPerToken = true };
+        var http = new Option<string?>("--http") { Description = "Run the HTTP API (the api role) on ADDR:PORT, e.g. 127.0.0.1:8080 (port 0: any free port)" };
+        var command = new Command("serve", "Run pipeline workers until stopped") { roles, http };
         service.AddTo(command);
         service.AddDetectionTo(command);
         command.SetAction(async (parse, cancel) =>
@@ -29,10 +30,16 @@ static class ServeCommand
             {
                 if (!Enum.TryParse<WorkerRoles>(r, ignoreCase: true, out var role) || role == WorkerRoles.None)
                 {
-                    CliOutput.Error($"unknown role '{r}': expected all, encode, detect, query or webhooks");
+                    CliOutput.Error($"unknown role '{r}': expected all, encode, detect, query, webhooks or api");
                     return 2;
                 }
                 chosen |= role;
+            }
+            if (parse.GetValue(http) is { } address) return await ServeHttp.RunAsync(service, parse, chosen, address, cancel);
+            if ((chosen & WorkerRoles.Api) != 0)
+            {
+                CliOutput.Error("the api role needs an address: give --http ADDR:PORT");
+                return 2;
             }
             using var logging = CommonOptions.Logging(parse.GetValue(service.LogLevel) ?? "information");
             IHost host;

@@ -51,7 +51,10 @@ public sealed class InferenceBatcher : IAsyncDisposable
             try
             {
                 for (var i = 0; i < batch.Count; i++) batch[i].Tensor.CopyTo(buffer, i * per);
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
                 var vectors = _encoder.EncodeWithClasses(buffer, batch.Count);
+                Media.Domain.MediaMetrics.InferenceDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
+                Media.Domain.MediaMetrics.InferenceBatchSize.Record(batch.Count);
                 for (var i = 0; i < batch.Count; i++) batch[i].Done.TrySetResult(vectors[i]);
             }
             catch (Exception ex)

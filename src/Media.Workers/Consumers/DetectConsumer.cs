@@ -2,6 +2,7 @@ using MassTransit;
 using Media.Application;
 using Media.Contracts.V1;
 using Media.Detection;
+using Media.Domain;
 
 namespace Media.Workers.Consumers;
 
@@ -18,6 +19,7 @@ public sealed class DetectConsumer(DuplicateDetector detector, SequenceGate sequ
         var item = context.Message;
         await sequence.WaitTurnAsync(item.CorrelationId, item.Sequence, context.CancellationToken);
         Media.Catalog.SubmissionRecord result;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             result = detector.Process(item);
@@ -26,6 +28,11 @@ public sealed class DetectConsumer(DuplicateDetector detector, SequenceGate sequ
         {
             sequence.Done(item.CorrelationId, item.Sequence);
         }
+        MediaMetrics.DetectDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
+        var status = result.Status.Name();
+        MediaMetrics.Items.Add(1, new KeyValuePair<string, object?>("status", status));
+        if (result.Status == SubmissionStatus.Rejected)
+            MediaMetrics.Rejected.Add(1, new("reason", MediaMetrics.ReasonOf(result.Error)), new("stage", "detect"));
         foreach (var evt in result.Events()) await context.Publish(evt, evt.GetType(), context.CancellationToken);
         await context.Publish(result.ToMessage(), context.CancellationToken);
     }

@@ -13,7 +13,9 @@ public sealed class EncodeConsumer(EncodeStage encoder) : IConsumer<Batch<MediaS
 {
     public async Task Consume(ConsumeContext<Batch<MediaSubmitted>> context)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var encoded = await encoder.EncodeAsync([.. context.Message.Select(m => m.Message)], context.CancellationToken);
+        Media.Domain.MediaMetrics.EncodeDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
         foreach (var e in encoded) await context.Publish(e, context.CancellationToken);
     }
 }
