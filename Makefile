@@ -70,7 +70,7 @@ restore:
 ## ---- build and test -----------------------------------------------------------
 build: setup
 	$(DOTNET) publish src/Media.Cli/Media.Cli.csproj -c Release -o bin/lib --no-restore -v q -nologo $(ORT_PROPS)
-	printf '#!/bin/sh\nexec "$$(dirname "$$(readlink -f "$$0")")/lib/media" "$$@"\n' > bin/media
+	printf '#!/bin/sh\n# Transparent huge pages for malloc (glibc >= 2.35): opening an ONNX session copies the model into fresh memory,\n# and its page faults were most of the start-up (README, "Cost per image"). A GLIBC_TUNABLES of your own still wins.\nGLIBC_TUNABLES="glibc.malloc.hugetlb=1$${GLIBC_TUNABLES:+:$$GLIBC_TUNABLES}" exec "$$(dirname "$$(readlink -f "$$0")")/lib/media" "$$@"\n' > bin/media
 	chmod +x bin/media
 
 test: build packs heldout

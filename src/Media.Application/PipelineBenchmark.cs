@@ -37,15 +37,18 @@ public sealed record StageCost(string Input, int Width, int Height, int DecodedW
     public double FeedPerSecond16Cores => Math.Round(16 * 1000 / (ReadSha256 + Decode + Pdq + Preprocess));
 }
 
-/// <summary>The Node peer's figures from the same run.</summary>
-public sealed record PeerPipelineFigures(double ImagesPerSecond, double StartupSeconds);
+/// <summary>The Node peer's figures from the same run, run as its authors would (without <c>GLIBC_TUNABLES</c>);
+/// <see cref="StartupSecondsHugePages"/> is its start-up with the transparent-huge-page tunable that <c>bin/media</c> sets.</summary>
+public sealed record PeerPipelineFigures(double ImagesPerSecond, double StartupSeconds, double StartupSecondsHugePages);
 
 /// <summary>What <c>media bench pipeline</c> prints (one JSON object). Rates are steady-state images/s over the photo set
 /// (the median of 3 passes after a warm-up pass for <c>embed</c> and the Node peer; of 3 ingests, each into a fresh
 /// catalog, after 2 warm-up ingests; a second pass for the encoder alone); start-up is the
-/// median wall time of a whole <c>media embed</c> process on one photo with a warm pack. Ratios are ours over the peer's.</summary>
+/// median wall time of a whole <c>media embed</c> process on one photo with a warm pack, in this process's environment
+/// (through <c>bin/media</c>: with <c>glibc.malloc.hugetlb=1</c>), and <see cref="StartupSecondsWithoutHugePages"/> without
+/// that tunable. Ratios are ours over the peer's.</summary>
 public sealed record PipelineBenchmarkResult(int Photos, int IntraOpThreads, double EncoderOnlyImagesPerSecond, double EmbedImagesPerSecond,
-    double IngestImagesPerSecond, double StartupSeconds, PeerPipelineFigures? Node, IReadOnlyList<StageCost> Stages)
+    double IngestImagesPerSecond, double StartupSeconds, double StartupSecondsWithoutHugePages, PeerPipelineFigures? Node, IReadOnlyList<StageCost> Stages)
 {
     public double? EmbedVsNode => Node is { } n ? Math.Round(EmbedImagesPerSecond / n.ImagesPerSecond, 2) : null;
     public double? IngestVsNode => Node is { } n ? Math.Round(IngestImagesPerSecond / n.ImagesPerSecond, 2) : null;
@@ -119,18 +122,22 @@ public static class PipelineBenchmark
 
         progress("start-up");
         var first = photos[0];
-        var startup = MedianWall(s.MediaExecutable, ["embed", "--pack", pack.Directory, "--image", first]);
+        string[] embedOne = ["embed", "--pack", pack.Directory, "--image", first];
+        var startup = MedianWall(s.MediaExecutable, embedOne, tunables: Environment.GetEnvironmentVariable(Tunables));
+        var startupPlain = MedianWall(s.MediaExecutable, embedOne, tunables: null);
         PeerPipelineFigures? node = null;
         if (s.PeerScript is { } script)
         {
             progress("node peer");
-            var peerStartup = MedianWall("node", [script, "--pack", pack.Directory, "--one", first]);
-            var output = Run("node", [script, "--pack", pack.Directory, "--photos", s.Photos, "--passes", (Passes + 1).ToString(CultureInfo.InvariantCulture)]);
+            string[] peerOne = [script, "--pack", pack.Directory, "--one", first];
+            var peerStartup = MedianWall("node", peerOne, tunables: null);
+            var peerStartupHuge = MedianWall("node", peerOne, tunables: HugePages);
+            var output = Run("node", [script, "--pack", pack.Directory, "--photos", s.Photos, "--passes", (Passes + 1).ToString(CultureInfo.InvariantCulture)], tunables: null);
             using var doc = JsonDocument.Parse(output);
-            node = new PeerPipelineFigures(Math.Round(doc.RootElement.GetProperty("imagesPerSecond").GetDouble(), 1), Math.Round(peerStartup, 2));
+            node = new PeerPipelineFigures(Math.Round(doc.RootElement.GetProperty("imagesPerSecond").GetDouble(), 1), Math.Round(peerStartup, 2), Math.Round(peerStartupHuge, 2));
         }
         return new PipelineBenchmarkResult(photos.Length, sessions.EffectiveIntraOpThreads, Math.Round(encoderRate, 1), Math.Round(embedRate, 1),
-            Math.Round(ingestRate, 1), Math.Round(startup, 2), node, stages);
+            Math.Round(ingestRate, 1), Math.Round(startup, 2), Math.Round(startupPlain, 2), node, stages);
     }
 
     static async Task<MediaEncoded[]> EncodeAll(EncodeStage stage, string[] photos)
@@ -224,24 +231,30 @@ public static class PipelineBenchmark
             Math.Round(Median(read), 2), Math.Round(Median(decode), 2), Math.Round(Median(pdq), 2), Math.Round(Median(preprocess), 2), Math.Round(inferenceCoreMs, 1), Math.Round(detectCoreMs, 2));
     }
 
-    /// <summary>Median wall time of 3 runs of a whole process, after one untimed run (which warms the page cache and the pack stamp).</summary>
-    static double MedianWall(string file, string[] args)
+    const string Tunables = "GLIBC_TUNABLES";
+    const string HugePages = "glibc.malloc.hugetlb=1";
+
+    /// <summary>Median wall time of 3 runs of a whole process, after one untimed run (which warms the page cache and the
+    /// pack stamp), with <c>GLIBC_TUNABLES</c> set to <paramref name="tunables"/> (removed when null).</summary>
+    static double MedianWall(string file, string[] args, string? tunables)
     {
-        Run(file, args);
+        Run(file, args, tunables);
         var times = new double[3];
         for (var i = 0; i < times.Length; i++)
         {
             var clock = Stopwatch.StartNew();
-            Run(file, args);
+            Run(file, args, tunables);
             times[i] = clock.Elapsed.TotalSeconds;
         }
         return times.Order().ElementAt(1);
     }
 
-    static string Run(string file, string[] args)
+    static string Run(string file, string[] args, string? tunables)
     {
         var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in args) psi.ArgumentList.Add(a);
+        if (tunables is null) psi.Environment.Remove(Tunables);
+        else psi.Environment[Tunables] = tunables;
         using var p = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {file}");
         var stderr = p.StandardError.ReadToEndAsync();
         var stdout = p.StandardOutput.ReadToEnd();

@@ -115,7 +115,8 @@ static class BenchCommand
                     Console.WriteLine($"encoder only  {r.EncoderOnlyImagesPerSecond} images/s");
                     Console.WriteLine($"embed         {r.EmbedImagesPerSecond} images/s" + (r.EmbedVsNode is { } e ? $"  ({e}x the Node peer's {r.Node!.ImagesPerSecond})" : ""));
                     Console.WriteLine($"ingest        {r.IngestImagesPerSecond} images/s" + (r.IngestVsNode is { } g ? $"  ({g}x the Node peer's)" : "") + $", {r.IngestVsEncoderOnly}x encoder-only");
-                    Console.WriteLine($"start-up      {r.StartupSeconds} s" + (r.StartupVsNode is { } st ? $"  ({st}x the Node peer's {r.Node!.StartupSeconds} s)" : ""));
+                    Console.WriteLine($"start-up      {r.StartupSeconds} s" + (r.StartupVsNode is { } st ? $"  ({st}x the Node peer's {r.Node!.StartupSeconds} s)" : "") +
+                        $"; without huge pages {r.StartupSecondsWithoutHugePages} s" + (r.Node is { } nd ? $", the peer with them {nd.StartupSecondsHugePages} s" : ""));
                     foreach (var c in r.Stages)
                         Console.WriteLine($"{c.Input,-16} {c.Width}x{c.Height} (decoded {c.DecodedWidth}x{c.DecodedHeight}) core-ms: read+SHA-256 {c.ReadSha256}, decode {c.Decode}, PDQ {c.Pdq}, " +
                             $"preprocess {c.Preprocess} (decode+preprocess+PDQ {c.DecodePreprocessPdq}), inference {c.Inference}, detect+catalog {c.DetectCatalog}; 16 cores feed {c.FeedPerSecond16Cores} images/s");
