@@ -81,7 +81,8 @@ static class ReprocessCommand
                 var store = (IReprocessStore)(ownCatalog ?? host.Services.GetRequiredService<IMediaCatalog>());
                 var asJson = parse.GetValue(json);
                 var clock = Stopwatch.StartNew();
-                var opts = new ReprocessOptions(key, modalities, parse.GetValue(collection));
+                var opts = new ReprocessOptions(key, modalities, parse.GetValue(collection),
+                    Microsoft.Extensions.Configuration.ConfigurationBinder.GetValue(CommonOptions.Configuration, "Media:Reprocess:MaxInFlight", 256));
                 ReprocessOutcome outcome;
                 if (asJson)
                 {
