@@ -62,7 +62,8 @@ static class IngestCommand
             {
                 await host.StartAsync(cancel);
                 var stamps = (IReprocessStore)(ownCatalog ?? host.Services.GetRequiredService<IMediaCatalog>());
-                var run = new IngestRun(host, stamps, parse.GetValue(rescan), CommonOptions.Configuration.GetValue("Media:Ingest:MaxInFlight", 256));
+                var run = new IngestRun(host, stamps, parse.GetValue(rescan), CommonOptions.Configuration.GetValue("Media:Ingest:MaxInFlight", 256),
+                    service.DataDirectory(parse));
                 return parse.GetValue(json) ? await RunJson(run, inputs, cancel) : await RunInteractive(run, inputs, cancel);
             }
             finally
@@ -93,7 +94,7 @@ static class IngestCommand
                 var task = ctx.AddTask("ingesting (counting files)", maxValue: 1);
                 task.IsIndeterminate = true;
                 // The total comes from a second, name-free walk beside the ingest, so the bar has an end and an ETA.
-                _ = Task.Run(() => InputFiles.Count(inputs, cancel), cancel).ContinueWith(t =>
+                _ = Task.Run(() => InputFiles.Count(inputs, run.DataDirectory, cancel), cancel).ContinueWith(t =>
                 {
                     if (!t.IsCompletedSuccessfully) return;
                     task.MaxValue = Math.Max(1, t.Result);
@@ -139,7 +140,7 @@ static class IngestCommand
     /// One ingest: lazily enumerated files, the skip by file stamp, bounded submission, per-result bookkeeping (counts,
     /// stamps written in batches, webhook outcomes of actioned items only), so what it keeps does not grow with the file count.
     /// </summary>
-    sealed class IngestRun(Microsoft.Extensions.Hosting.IHost host, IReprocessStore stamps, bool rescan, int maxInFlight)
+    sealed class IngestRun(Microsoft.Extensions.Hosting.IHost host, IReprocessStore stamps, bool rescan, int maxInFlight, string dataDirectory)
     {
         const int StampBatch = 256;
         readonly System.Collections.Concurrent.ConcurrentDictionary<string, (long Size, long Mtime)> _inFlight = new(StringComparer.Ordinal);
@@ -149,6 +150,7 @@ static class IngestCommand
         readonly System.Diagnostics.Stopwatch _clock = new();
         long _finished, _skipped, _indexed, _duplicates, _near, _anomalies, _concepts, _classifications, _banks, _rejected, _actioned;
 
+        public string DataDirectory => dataDirectory;
         public event Action<string, FileStamp>? Skipped;
         public event Action<MediaProcessed>? Result;
         public long Finished => Interlocked.Read(ref _finished);
@@ -157,7 +159,8 @@ static class IngestCommand
 
         IEnumerable<string> ToSubmit(string[] inputs)
         {
-            foreach (var given in InputFiles.Expand(inputs))
+            // The catalog's own folder is never ingested (enumeration is lazy, so it may already exist inside an input folder).
+            foreach (var given in InputFiles.Expand(inputs, dataDirectory))
             {
                 var path = Path.GetFullPath(given);
                 var info = new FileInfo(path);
