@@ -106,9 +106,12 @@ public sealed class ReprocessCliTests : IDisposable
         Assert.Equal(n, Count(data, "SELECT COUNT(*) FROM embeddings WHERE pack = 'color-clip@1.0.0'"));
 
         var job = Assert.Single(Run("jobs", "--data", data, "--json").JsonLines());
-        Assert.Equal(("incomplete", n - gone.Length, (long)gone.Length), (job.GetProperty("status").GetString(), job.GetProperty("processed").GetInt64(), job.GetProperty("missing").GetInt64()));
+        Assert.Equal(("incomplete", (long)n, (long)(n - gone.Length), (long)gone.Length), (job.GetProperty("status").GetString(), job.GetProperty("total").GetInt64(),
+            job.GetProperty("covered").GetInt64(), job.GetProperty("missing").GetInt64()));
         var runs = job.GetProperty("runs").EnumerateArray().ToArray();
         Assert.Equal(["killed", "incomplete"], runs.Select(r => r.GetProperty("status").GetString()));
+        // The killed run's count is its last progress write (at most a second behind what it embedded); coverage is exact.
+        Assert.InRange(runs[0].GetProperty("processed").GetInt64(), 1, afterKill);
         Assert.Equal(n - gone.Length - afterKill, runs[1].GetProperty("processed").GetInt64());
 
         // Not yet covering the catalog: activation is refused, and search with both versions loaded answers from the first.
