@@ -13,6 +13,7 @@ namespace Media.Application;
 public sealed class IndexSnapshotter(IndexedCatalog index, MediaServiceOptions options, ILogger<IndexSnapshotter> log) : BackgroundService
 {
     long _saved = index.Watermark;
+    long _savedEmbeddings;
 
     protected override async Task ExecuteAsync(CancellationToken stopping)
     {
@@ -20,7 +21,7 @@ public sealed class IndexSnapshotter(IndexedCatalog index, MediaServiceOptions o
         try
         {
             while (await timer.WaitForNextTickAsync(stopping))
-                if (index.Watermark - _saved >= options.SnapshotMinItems) Save();
+                if (index.Watermark - _saved + (index.EmbeddingsAdded - _savedEmbeddings) >= options.SnapshotMinItems) Save();
         }
         catch (OperationCanceledException) { }
     }
@@ -28,7 +29,7 @@ public sealed class IndexSnapshotter(IndexedCatalog index, MediaServiceOptions o
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken);
-        if (index.Watermark != _saved) Save();
+        if (index.Watermark != _saved || index.EmbeddingsAdded != _savedEmbeddings) Save();
     }
 
     void Save()
@@ -36,8 +37,10 @@ public sealed class IndexSnapshotter(IndexedCatalog index, MediaServiceOptions o
         try
         {
             var watermark = index.Watermark;
+            var embeddings = index.EmbeddingsAdded;
             index.SaveSnapshot();
             _saved = watermark;
+            _savedEmbeddings = embeddings;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

@@ -12,7 +12,7 @@ public sealed class LoadedPacks : IReadOnlyList<ModelPack>, IDisposable
 {
     readonly List<ModelPack> _packs;
 
-    /// <exception cref="ModelPackException">A pack fails to load, or two have one name.</exception>
+    /// <exception cref="ModelPackException">A pack fails to load, or two have one name and version.</exception>
     /// <exception cref="ExecutionProviderException">The requested device cannot engage.</exception>
     public LoadedPacks(IEnumerable<string> directories, SessionSettings sessions, ILoggerFactory logging)
     {
@@ -21,8 +21,9 @@ public sealed class LoadedPacks : IReadOnlyList<ModelPack>, IDisposable
         try
         {
             foreach (var dir in directories) _packs.Add(ModelPack.Load(dir, factory));
-            if (_packs.GroupBy(p => p.Name).FirstOrDefault(g => g.Count() > 1) is { } twice)
-                throw new ModelPackException($"two packs are named '{twice.Key}'");
+            // Two versions of one name may be loaded side by side (reprocessing; ActivePacks picks the one used); one version twice may not.
+            if (_packs.GroupBy(p => p.Key).FirstOrDefault(g => g.Count() > 1) is { } twice)
+                throw new ModelPackException($"two packs are {twice.Key}");
         }
         catch
         {

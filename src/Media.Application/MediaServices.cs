@@ -37,6 +37,8 @@ public static class MediaServices
                 SnapshotFile = Path.Combine(options.DataDirectory, "index.snapshot"),
             }, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Media.Index")));
             services.AddHostedService<IndexSnapshotter>();
+            services.AddSingleton(sp => new ActivePacks(sp.GetRequiredService<LoadedPacks>(),
+                name => (sp.GetRequiredService<IMediaCatalog>() as IReprocessStore)?.ActiveVersion(name)));
         }
         if ((roles & WorkerRoles.Encode) != 0)
         {
@@ -68,11 +70,12 @@ public static class MediaServices
                 // Hash banks live in the catalog's store; a catalog without banks simply has no bank rule.
                 if (sp.GetRequiredService<IMediaCatalog>() is IHashBankStore banks)
                     rules.Add(new HashBankRule(banks, options.Detection, options.Index.NewPdqIndex, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Media.Banks")));
-                return new DuplicateDetector(store, options.Detection, rules);
+                return new DuplicateDetector(store, options.Detection, rules, sp.GetRequiredService<ActivePacks>().IsActive);
             });
         }
         if ((roles & WorkerRoles.Query) != 0)
-            services.AddSingleton(sp => new SearchService(sp.GetRequiredService<IndexedCatalog>(), sp.GetRequiredService<LoadedPacks>()));
+            services.AddSingleton(sp => new SearchService(sp.GetRequiredService<IndexedCatalog>(), sp.GetRequiredService<LoadedPacks>(),
+                isActive: sp.GetRequiredService<ActivePacks>().IsActive));
         if ((roles & WorkerRoles.Webhooks) != 0 && options.Webhooks.Endpoints.Count > 0) services.AddWebhooks(options.Webhooks);
         return services;
     }

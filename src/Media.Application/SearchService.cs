@@ -18,7 +18,12 @@ namespace Media.Application;
 /// "pack X has no text tower; it cannot embed text". A query by <see cref="SearchRequest.MediaId"/> reuses the item's
 /// stored embeddings (no inference) and leaves the item itself out.
 /// </summary>
-public sealed class SearchService(IndexedCatalog store, IReadOnlyList<ModelPack> packs, ImageDecoder? decoder = null)
+/// <param name="store">The indexes.</param>
+/// <param name="packs">The loaded packs.</param>
+/// <param name="decoder">Decodes query images.</param>
+/// <param name="isActive">Whether a loaded pack@version is its name's active version (<see cref="ActivePacks"/>); only active
+/// versions answer. Null: every loaded pack does.</param>
+public sealed class SearchService(IndexedCatalog store, IReadOnlyList<ModelPack> packs, ImageDecoder? decoder = null, Func<Media.Domain.PackKey, bool>? isActive = null)
 {
     readonly ImageDecoder _decoder = decoder ?? new ImageDecoder();
 
@@ -33,7 +38,7 @@ public sealed class SearchService(IndexedCatalog store, IReadOnlyList<ModelPack>
             var hasItem = request.MediaId is not null;
             if ((hasText ? 1 : 0) + (hasImage ? 1 : 0) + (hasAudio ? 1 : 0) + (hasItem ? 1 : 0) != 1) return Fail("give exactly one of a text, an image, an audio query or a media id");
             if (request.K is < 1 or > 1000) return Fail($"k must be 1–1000, got {request.K}");
-            var candidates = packs.Where(p => request.Pack is null || p.Name == request.Pack).ToArray();
+            var candidates = packs.Where(p => (request.Pack is null || p.Name == request.Pack) && (isActive is null || isActive(p.Key))).ToArray();
             if (candidates.Length == 0) return Fail(request.Pack is null ? "no model pack is loaded" : $"no loaded pack is named '{request.Pack}'");
 
             if (hasItem) return SearchByItem(request, candidates);
@@ -53,7 +58,7 @@ public sealed class SearchService(IndexedCatalog store, IReadOnlyList<ModelPack>
                 Func<long, bool>? filter = request.Modality is null ? null : seq => store.HasModality(seq, request.Modality);
                 foreach (var h in space.Index.Search(query, request.K, filter))
                 {
-                    if (store.Find(h.Id) is { } m) hits.Add(new SearchHit(m.Id, store.PathOf(h.Id) ?? "", m.Modality, Math.Round(h.Similarity, 6), pack.Name));
+                    if (store.Find(h.Id) is { } m) hits.Add(new SearchHit(m.Id, store.PathOf(h.Id) ?? "", m.Modality, Math.Round(h.Similarity, 6), pack.Name, pack.Manifest.Version));
                 }
             }
             if (!answered && hasText)

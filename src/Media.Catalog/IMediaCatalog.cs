@@ -61,4 +61,16 @@ public interface IMediaCatalog : IDisposable
 
     /// <summary>Counts for <c>media stats</c>.</summary>
     CatalogStats Stats();
+
+    /// <summary>
+    /// Adds one embedding to an item already catalogued (reprocessing with another pack@version). At most one embedding per
+    /// item and pack@version: returns false, writing nothing, when the item already has one of this pack@version.
+    /// A write bumps <see cref="EmbeddingGeneration"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">No item has sequence <paramref name="seq"/>.</exception>
+    bool AddEmbedding(long seq, CatalogEmbedding embedding);
+
+    /// <summary>Counts changes to embeddings of items already catalogued (added by reprocessing, or dropped); 0 when there
+    /// were none. An index snapshot taken at another generation is stale.</summary>
+    long EmbeddingGeneration { get; }
 }

@@ -18,8 +18,9 @@ namespace Media.Catalog;
 public sealed partial class SqliteCatalog : IMediaCatalog, IHashBankStore
 {
     /// <summary>The schema this build writes. 1: the first release (results as JSON). 2: sequence keys, submission and flag columns.
-    /// 3: hash banks (tables of their own, see <c>SqliteCatalog.Banks.cs</c>).</summary>
-    public const int SchemaVersion = 3;
+    /// 3: hash banks (tables of their own, see <c>SqliteCatalog.Banks.cs</c>). 4: file stamps, reprocessing jobs, pack
+    /// aliases and the embedding generation (<c>SqliteCatalog.Jobs.cs</c>).</summary>
+    public const int SchemaVersion = 4;
     public const string FileName = "catalog.db";
 
     readonly SqliteConnection _db;
@@ -94,6 +95,7 @@ public sealed partial class SqliteCatalog : IMediaCatalog, IHashBankStore
     [
         (2, CreateVersion2),
         (3, CreateVersion3),
+        (4, CreateVersion4),
     ];
 
     const string Version2Tables = """

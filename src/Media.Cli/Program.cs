@@ -14,5 +14,8 @@ var root = new RootCommand("media: multimodal media similarity (CLIP-style embed
     EvaluateCommand.Create(),
     BenchCommand.Create(),
     BankCommand.Create(),
+    ReprocessCommand.Create(),
+    JobsCommand.Create(),
+    PackCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -175,8 +175,9 @@ public sealed record MediaRejected(Guid SubmissionId, Guid CorrelationId, string
 public sealed record SearchRequest(string? Text = null, string? ImagePath = null, byte[]? Image = null, int K = 10, string? Pack = null, string? Modality = null,
     string? AudioPath = null, byte[]? Audio = null, string? MediaId = null);
 
-/// <summary>One search hit; <paramref name="Score"/> is cosine similarity in [−1, 1].</summary>
-public sealed record SearchHit(string Id, string Path, string Modality, double Score, string Pack);
+/// <summary>One search hit; <paramref name="Score"/> is cosine similarity in [−1, 1]; <paramref name="Pack"/> and
+/// <paramref name="Version"/> name the pack@version whose space produced it (the name's active version).</summary>
+public sealed record SearchHit(string Id, string Path, string Modality, double Score, string Pack, string? Version = null);
 
 /// <summary>The answer to a <see cref="SearchRequest"/>: hits best first, or an error.</summary>
 public sealed record SearchResponse(SearchHit[] Results, string? Error = null);

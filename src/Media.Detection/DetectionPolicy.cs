@@ -14,8 +14,9 @@ public sealed record ModalityPolicy
     /// <summary>Audio near-duplicate when the Chromaprint bit error rate at the best alignment is at most this (similarity ≥ 0.80).
     /// Measured on speech, chords and sweeps: copies (MP3 128k, Ogg, 22.05 kHz, −6 dB, trimmed 1.5 s) ≤ 0.032, different clips ≥ 0.39.</summary>
     public double ChromaprintMaxBitErrorRate { get; init; } = 1 - Media.Hashing.AudioNearDuplicate.DefaultMinSimilarity;
-    /// <summary>Per-pack overrides of <see cref="EmbeddingMaxCosineDistance"/>, by pack name. Starts with
-    /// <see cref="MeasuredPackDefaults"/>; configuration adds packs or replaces those values.</summary>
+    /// <summary>Per-pack overrides of <see cref="EmbeddingMaxCosineDistance"/>, by pack name or by <c>name@version</c> where
+    /// versions differ (a <c>name@version</c> key wins over the name's). Starts with <see cref="MeasuredPackDefaults"/>;
+    /// configuration adds packs or replaces those values.</summary>
     public Dictionary<string, double> PackMaxCosineDistance { get; init; } = new(MeasuredPackDefaults, StringComparer.Ordinal);
 
     /// <summary>
@@ -29,7 +30,10 @@ public sealed record ModalityPolicy
         ["nsfw-mobilenet-v2"] = 0.12,
     };
 
-    public double CosineThreshold(string pack) => PackMaxCosineDistance.TryGetValue(pack, out var t) ? t : EmbeddingMaxCosineDistance;
+    /// <summary>The near-duplicate threshold (cosine distance) of a pack: its <c>name@version</c> entry, else its name's, else the default.</summary>
+    public double CosineThreshold(string pack, string? version = null) =>
+        version is not null && PackMaxCosineDistance.TryGetValue($"{pack}@{version}", out var v) ? v
+        : PackMaxCosineDistance.TryGetValue(pack, out var t) ? t : EmbeddingMaxCosineDistance;
 }
 
 /// <summary>Detection thresholds per modality (configuration section <c>Media:Detection</c>).</summary>

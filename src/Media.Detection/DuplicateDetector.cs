@@ -21,7 +21,12 @@ namespace Media.Detection;
 /// its order (<see cref="SequenceGate"/>), which makes "first" well defined. A submission seen before (redelivery)
 /// returns its stored result and writes nothing; a rejection from the encode stage is recorded as such.
 /// </summary>
-public sealed class DuplicateDetector(IndexedCatalog store, DetectionPolicy policy, IReadOnlyList<IFlagRule>? flagRules = null)
+/// <param name="store">The catalog and its indexes.</param>
+/// <param name="policy">Thresholds and actions.</param>
+/// <param name="flagRules">Further rules (anomaly, concepts, classifications, hash banks).</param>
+/// <param name="isActive">Whether an embedding's pack@version is its name's active version; only active versions are used
+/// for flags and rules (every embedding is still catalogued and indexed). Null: every version is active.</param>
+public sealed class DuplicateDetector(IndexedCatalog store, DetectionPolicy policy, IReadOnlyList<IFlagRule>? flagRules = null, Func<PackKey, bool>? isActive = null)
 {
     readonly Lock _gate = new();
     readonly IReadOnlyList<IFlagRule> _rules = flagRules ?? [];
@@ -56,9 +61,11 @@ public sealed class DuplicateDetector(IndexedCatalog store, DetectionPolicy poli
         var flags = new List<CatalogFlag>();
         if (PdqFlag(item, rules) is { } pdq) flags.Add(pdq);
         if (ChromaprintFlag(item, rules) is { } audio) flags.Add(audio);
-        foreach (var e in item.Embeddings.Where(e => e.Semantic))
+        // Flags come from each pack name's active version only; the item is still catalogued with every version's embedding.
+        var judged = isActive is null ? item : item with { Embeddings = [.. item.Embeddings.Where(e => isActive(new PackKey(e.Pack, e.Version)))] };
+        foreach (var e in judged.Embeddings.Where(e => e.Semantic))
             if (EmbeddingFlag(e, rules) is { } flag) flags.Add(flag);
-        foreach (var rule in _rules) flags.AddRange(rule.Evaluate(item));
+        foreach (var rule in _rules) flags.AddRange(rule.Evaluate(judged));
 
         var result = Result(item, SubmissionStatus.Indexed, flags);
         var record = new CatalogItem(0, item.Sha256, item.Path, item.Modality, item.Format, item.SizeBytes, item.Width, item.Height,
@@ -122,7 +129,7 @@ public sealed class DuplicateDetector(IndexedCatalog store, DetectionPolicy poli
     CatalogFlag? EmbeddingFlag(PackEmbedding e, ModalityPolicy rules)
     {
         if (store.Space(new PackKey(e.Pack, e.Version)) is not { } space) return null;
-        var threshold = rules.CosineThreshold(e.Pack);
+        var threshold = rules.CosineThreshold(e.Pack, e.Version);
         var hits = space.Index.RangeSearch(e.Vector, (float)threshold);
         if (hits.Length == 0) return null;
         var original = hits[0];

@@ -20,7 +20,8 @@ static class IndexSnapshot
 {
     static ReadOnlySpan<byte> Magic => "MSNP"u8;
     static ReadOnlySpan<byte> TrailerMagic => "MEND"u8;
-    const int Version = 1;
+    /// <summary>2: the catalog's embedding generation follows the watermark id (version 1 snapshots are rebuilt once).</summary>
+    const int Version = 2;
     const int TrailerLength = 12;
 
     public static void Save(string file, IndexedCatalog index)
@@ -34,6 +35,7 @@ static class IndexSnapshot
                 w.Write(Version);
                 w.Write(index.Watermark);
                 w.Write(index.Watermark == 0 ? "" : index.Find(index.Watermark)?.Id ?? "");
+                w.Write(index.EmbeddingGeneration);
                 Section(w, s => index.Items.Save(new BinaryWriter(s, System.Text.Encoding.UTF8, leaveOpen: true)));
                 Section(w, index.Pdq.Save);
                 Section(w, index.Chromaprint.Save);
@@ -121,6 +123,10 @@ static class IndexSnapshot
         if (r.ReadInt32() is var version && version != Version) throw new InvalidDataException($"snapshot version {version} is unknown");
         var watermark = r.ReadInt64();
         var watermarkId = r.ReadString();
+        var generation = r.ReadInt64();
+        // Embeddings added to old items (reprocessing) or dropped since: the vectors in the snapshot are not the catalog's.
+        if (generation < 0 || generation != index.Catalog.EmbeddingGeneration)
+            throw new InvalidDataException($"the catalog's embeddings changed since it was taken (generation {generation}, now {index.Catalog.EmbeddingGeneration}: reprocessed or dropped)");
         if (watermark > 0)
         {
             // The catalog must be the one the snapshot was taken of, and must still hold what it covered.
@@ -155,7 +161,7 @@ static class IndexSnapshot
             spaces.Add(new IndexedSpace(pack, space, semantic, vectors!));
         }
         if (stream.Position != bodyLength) throw new InvalidDataException("trailing bytes before the trailer");
-        index.Restore(watermark, pdq!, chromaprint!, spaces, population);
+        index.Restore(watermark, generation, pdq!, chromaprint!, spaces, population);
     }
 
     static void ReadSection(BinaryReader r, Action<Stream> read)

@@ -58,6 +58,12 @@ public sealed class IndexedCatalog : IDisposable
     public AudioFingerprintIndex Chromaprint { get; private set; } = new();
     /// <summary>The highest catalog sequence indexed.</summary>
     public long Watermark { get; private set; }
+    /// <summary>The catalog's <see cref="IMediaCatalog.EmbeddingGeneration"/> these indexes reflect; −1 when another writer
+    /// changed embeddings of old items meanwhile (a snapshot taken now is then never trusted).</summary>
+    public long EmbeddingGeneration { get; private set; }
+    /// <summary>Embeddings added to items already indexed (<see cref="AddEmbedding"/>) since this object was built.</summary>
+    public long EmbeddingsAdded => Interlocked.Read(ref _embeddingsAdded);
+    long _embeddingsAdded;
 
     /// <param name="catalog">The catalog (its opener owns and disposes it).</param>
     /// <param name="settings">Index implementations and the snapshot file.</param>
@@ -69,6 +75,8 @@ public sealed class IndexedCatalog : IDisposable
         _log = logger ?? NullLogger.Instance;
         Pdq = _settings.NewPdqIndex();
         var started = System.Diagnostics.Stopwatch.StartNew();
+        // Read before the catch-up: a change made during it makes a later snapshot look stale, never fresh.
+        EmbeddingGeneration = catalog.EmbeddingGeneration;
         var fromSnapshot = _settings.SnapshotFile is { } file && IndexSnapshot.TryLoad(file, this, _log);
         var snapshotWatermark = Watermark;
         var replayed = CatchUp();
@@ -185,6 +193,25 @@ public sealed class IndexedCatalog : IDisposable
     }
 
     /// <summary>
+    /// Adds an embedding to an item already catalogued and indexed (reprocessing with another pack@version): commits it to
+    /// the catalog, then indexes it. False, changing nothing, when the item already has an embedding of that pack@version.
+    /// </summary>
+    /// <exception cref="ArgumentException">No item has this sequence.</exception>
+    public bool AddEmbedding(long seq, CatalogEmbedding embedding)
+    {
+        lock (_writer)
+        {
+            if (!Catalog.AddEmbedding(seq, embedding)) return false;
+            // Our own write moved the generation by one; anything else means another writer changed embeddings too.
+            var generation = Catalog.EmbeddingGeneration;
+            EmbeddingGeneration = EmbeddingGeneration >= 0 && generation == EmbeddingGeneration + 1 ? generation : -1;
+            if (Find(seq) is not null) IndexEmbedding(seq, embedding);
+            Interlocked.Increment(ref _embeddingsAdded);
+            return true;
+        }
+    }
+
+    /// <summary>
     /// Writes the snapshot (atomically: a temporary file renamed over the old one). Indexing waits meanwhile, so the
     /// snapshot holds whole items up to its watermark. Does nothing without a snapshot file.
     /// </summary>
@@ -205,9 +232,10 @@ public sealed class IndexedCatalog : IDisposable
 
     internal IReadOnlyDictionary<(PackKey Pack, int Collection), long> PopulationCounts => _population;
 
-    internal void Restore(long watermark, IBinaryIndex pdq, AudioFingerprintIndex chromaprint, IEnumerable<IndexedSpace> spaces, IEnumerable<KeyValuePair<(PackKey, int), long>> population)
+    internal void Restore(long watermark, long embeddingGeneration, IBinaryIndex pdq, AudioFingerprintIndex chromaprint, IEnumerable<IndexedSpace> spaces, IEnumerable<KeyValuePair<(PackKey, int), long>> population)
     {
         Watermark = watermark;
+        EmbeddingGeneration = embeddingGeneration;
         Pdq = pdq;
         Chromaprint = chromaprint;
         foreach (var s in spaces) _spaces[s.Pack] = s;

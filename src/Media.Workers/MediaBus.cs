@@ -16,6 +16,10 @@ public static class MediaBus
     public const string WebhookQueue = "media-webhooks";
     /// <summary>Webhook POSTs; failures after the last retry land in <c>media-webhook-delivery_error</c>.</summary>
     public const string WebhookDeliveryQueue = "media-webhook-delivery";
+    /// <summary>Reprocessing, encode side: <c>ReprocessRequested</c> → <c>ItemReencoded</c> (encode role).</summary>
+    public const string ReprocessQueue = "media-reprocess";
+    /// <summary>Reprocessing, write side: <c>ItemReencoded</c> → catalog + index → <c>ItemReprocessed</c> (detect role).</summary>
+    public const string ReembedQueue = "media-reembed";
 
     /// <summary>
     /// Registers MassTransit with the consumers of <see cref="MediaServiceOptions.Roles"/> (each configured by its
@@ -35,6 +39,7 @@ public static class MediaBus
     {
         services.AddSingleton<SubmissionTracker>();
         services.AddSingleton<WebhookTracker>();
+        services.AddSingleton<ReprocessTracker>();
         var webhooks = (options.Roles & WorkerRoles.Webhooks) != 0 && options.Webhooks.Endpoints.Count > 0;
         // Only in memory do deliveries die with the submitter; on a broker they wait in their queues for a webhooks worker.
         var trackWebhooks = trackSubmissions && trackWebhookOutcomes && webhooks && options.Transport.Equals("inmemory", StringComparison.OrdinalIgnoreCase);
@@ -43,9 +48,12 @@ public static class MediaBus
             var roles = options.Roles;
             if ((roles & WorkerRoles.Encode) != 0) x.AddConsumer<EncodeConsumer, EncodeConsumerDefinition>();
             if ((roles & WorkerRoles.Detect) != 0) x.AddConsumer<DetectConsumer, DetectConsumerDefinition>();
+            if ((roles & WorkerRoles.Encode) != 0) x.AddConsumer<ReprocessEncodeConsumer, ReprocessEncodeConsumerDefinition>();
+            if ((roles & WorkerRoles.Detect) != 0) x.AddConsumer<ReembedConsumer, ReembedConsumerDefinition>();
             if ((roles & WorkerRoles.Query) != 0) x.AddConsumer<SearchConsumer, SearchConsumerDefinition>();
             if (webhooks) x.AddWebhookConsumers();
             x.AddConsumer<SubmissionResultConsumer>();
+            x.AddConsumer<ReprocessResultConsumer>();
             if (trackWebhooks) x.AddConsumer<WebhookOutcomeConsumer>();
             x.AddRequestClient<SearchRequest>(new Uri($"queue:{QueryQueue}"), RequestTimeout.After(s: 120));
 
@@ -96,7 +104,7 @@ public static class MediaBus
 
     static void ConfigureEndpoints<T>(IBusRegistrationContext context, IBusFactoryConfigurator<T> cfg, bool trackSubmissions, bool trackWebhooks) where T : IReceiveEndpointConfigurator
     {
-        cfg.ConfigureEndpoints(context, filter => filter.Exclude(typeof(SubmissionResultConsumer), typeof(WebhookOutcomeConsumer)));
+        cfg.ConfigureEndpoints(context, filter => filter.Exclude(typeof(SubmissionResultConsumer), typeof(WebhookOutcomeConsumer), typeof(ReprocessResultConsumer)));
         if (trackSubmissions)
         {
             // A durable queue of this submitter's own, so results published while the broker restarts are kept;
@@ -108,11 +116,13 @@ public static class MediaBus
                     e.AutoDelete = false;
                     e.SetQueueArgument("x-expires", (int)TimeSpan.FromHours(1).TotalMilliseconds);
                     e.ConfigureConsumer<SubmissionResultConsumer>(context);
+                    e.ConfigureConsumer<ReprocessResultConsumer>(context);
                 });
             else
                 cfg.ReceiveEndpoint(new TemporaryEndpointDefinition(), e =>
                 {
                     e.ConfigureConsumer<SubmissionResultConsumer>(context);
+                    e.ConfigureConsumer<ReprocessResultConsumer>(context);
                     if (trackWebhooks) e.ConfigureConsumer<WebhookOutcomeConsumer>(context);
                 });
         }

@@ -71,6 +71,50 @@ public static class MediaHost
     }
 
     /// <summary>
+    /// Publishes one <see cref="MediaSubmitted"/> per file as <paramref name="files"/> yields them (one correlation id,
+    /// sequence numbers in file order), keeping at most <paramref name="maxInFlight"/> without a result: the next file is
+    /// taken only when one finishes, so memory does not grow with the number of files (back-pressure). Calls
+    /// <paramref name="completed"/> once per file with its finished task (a result, or <see cref="PipelineFaultException"/>),
+    /// from the thread that completed it; returns when every submitted file has finished. Returns how many were submitted.
+    /// </summary>
+    /// <exception cref="OperationCanceledException">Cancelled; files in flight are abandoned.</exception>
+    public static async Task<long> SubmitStreamAsync(IHost host, IEnumerable<string> files, int maxInFlight, Action<string, Task<MediaProcessed>> completed,
+        CancellationToken cancel = default)
+    {
+        var tracker = host.Services.GetRequiredService<SubmissionTracker>();
+        var bus = host.Services.GetRequiredService<IBus>();
+        var correlation = NewId.NextGuid();
+        var slots = new SemaphoreSlim(Math.Max(1, maxInFlight)); // not disposed: continuations may release it after a cancellation
+        var outstanding = 1;
+        var allDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void Finished()
+        {
+            if (Interlocked.Decrement(ref outstanding) == 0) allDone.TrySetResult();
+        }
+        long sequence = 0;
+        foreach (var file in files)
+        {
+            await slots.WaitAsync(cancel);
+            var submission = new MediaSubmitted(NewId.NextGuid(), correlation, new MediaSource(Path: file), Sequence: sequence++);
+            var waiter = tracker.Expect(submission.SubmissionId);
+            Interlocked.Increment(ref outstanding);
+            _ = waiter.ContinueWith(t =>
+            {
+                try { completed(file, t); }
+                finally
+                {
+                    slots.Release();
+                    Finished();
+                }
+            }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            await bus.Publish(submission, cancel);
+        }
+        Finished();
+        await allDone.Task.WaitAsync(cancel);
+        return sequence;
+    }
+
+    /// <summary>
     /// The outcomes of the webhook deliveries these results cause in this process (one per result and accepting webhook,
     /// in result order), completing when each was delivered or failed for good. Empty when this process delivers no
     /// webhooks. Only meaningful where this process runs the webhooks role and tracks submissions (in-memory ingest).

@@ -8,7 +8,8 @@ namespace Media.Workers;
 /// <summary>
 /// Lets a submitter await the final <see cref="MediaProcessed"/> of each of its submissions. Results for other
 /// correlation ids are ignored; a second result for the same submission (a redelivery) is dropped, so the
-/// submitter sees exactly one result per item.
+/// submitter sees exactly one result per item. An entry is forgotten once its result (or fault) arrived, so memory follows
+/// the submissions in flight, not how many a submitter made.
 /// </summary>
 public sealed class SubmissionTracker
 {
@@ -29,13 +30,13 @@ public sealed class SubmissionTracker
 
     internal void Complete(MediaProcessed result)
     {
-        if (_pending.TryGetValue(result.SubmissionId, out var tcs) && tcs.TrySetResult(result)) Completed?.Invoke(result);
+        if (_pending.TryRemove(result.SubmissionId, out var tcs) && tcs.TrySetResult(result)) Completed?.Invoke(result);
     }
 
     /// <summary>The pipeline itself failed on a submission (a consumer fault, not bad input): its waiter fails.</summary>
     internal void Fail(Guid submissionId, string error)
     {
-        if (_pending.TryGetValue(submissionId, out var tcs)) tcs.TrySetException(new PipelineFaultException(error));
+        if (_pending.TryRemove(submissionId, out var tcs)) tcs.TrySetException(new PipelineFaultException(error));
     }
 }
 

@@ -103,10 +103,48 @@ static class BenchCommand
                     if (Directory.Exists(data)) Directory.Delete(data, recursive: true);
                 }
             }
+            // A catalog of the photos without embeddings (ingested with no pack, untimed), then a timed reprocessing job with the pack.
+            async Task<TimeSpan> Reprocess(string[] files)
+            {
+                var data = Path.Combine(Path.GetTempPath(), "media-bench-reprocess-" + Guid.NewGuid().ToString("N"));
+                try
+                {
+                    var plain = Media.Workers.MediaHost.Build(new MediaServiceOptions { DataDirectory = data, Sessions = sessions },
+                        Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance, trackSubmissions: true);
+                    try
+                    {
+                        await plain.StartAsync(cancel);
+                        await Task.WhenAll(await Media.Workers.MediaHost.SubmitFilesAsync(plain, files));
+                    }
+                    finally { await Media.Workers.MediaHost.StopAndDisposeAsync(plain); }
+                    var options = new MediaServiceOptions { DataDirectory = data, PackDirectories = [packDir], Sessions = sessions,
+                        Roles = WorkerRoles.Encode | WorkerRoles.Detect };
+                    var host = Media.Workers.MediaHost.Build(options, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance, trackSubmissions: true);
+                    try
+                    {
+                        await host.StartAsync(cancel);
+                        var store = (Media.Catalog.IReprocessStore)Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions
+                            .GetRequiredService<Media.Catalog.IMediaCatalog>(host.Services);
+                        var key = Media.Embeddings.Packs.ModelPack.ReadManifest(packDir);
+                        var clock = System.Diagnostics.Stopwatch.StartNew();
+                        var outcome = await Media.Workers.Reprocessor.RunAsync(host, store,
+                            new Media.Workers.ReprocessOptions(new Media.Domain.PackKey(key.Name, key.Version), ["image"]), cancel: cancel);
+                        var elapsed = clock.Elapsed;
+                        if (outcome.Job.Status != Media.Catalog.JobStatus.Completed || outcome.Progress.Processed != files.Length)
+                            throw new InvalidOperationException($"reprocessing ended {outcome.Job.Status} with {outcome.Progress.Processed} of {files.Length} embedded: {outcome.Failure}");
+                        return elapsed;
+                    }
+                    finally { await Media.Workers.MediaHost.StopAndDisposeAsync(host); }
+                }
+                finally
+                {
+                    if (Directory.Exists(data)) Directory.Delete(data, recursive: true);
+                }
+            }
             try
             {
                 var settings = new PipelineBenchmarkSettings(packDir, parse.GetValue(photos)!.FullName, (parse.GetValue(stages) ?? []).Select(f => f.FullName).ToArray(),
-                    sessions, Environment.ProcessPath!, parse.GetValue(peer)?.FullName, Ingest);
+                    sessions, Environment.ProcessPath!, parse.GetValue(peer)?.FullName, Ingest, Reprocess);
                 var r = await PipelineBenchmark.RunAsync(settings, m => Console.Error.WriteLine($"media bench: {m}"));
                 if (parse.GetValue(json)) CliOutput.Line(r);
                 else
@@ -117,6 +155,7 @@ static class BenchCommand
                     Console.WriteLine($"ingest        {r.IngestImagesPerSecond} images/s" + (r.IngestVsNode is { } g ? $"  ({g}x the Node peer's)" : "") + $", {r.IngestVsEncoderOnly}x encoder-only");
                     Console.WriteLine($"start-up      {r.StartupSeconds} s" + (r.StartupVsNode is { } st ? $"  ({st}x the Node peer's {r.Node!.StartupSeconds} s)" : "") +
                         $"; without huge pages {r.StartupSecondsWithoutHugePages} s" + (r.Node is { } nd ? $", the peer with them {nd.StartupSecondsHugePages} s" : ""));
+                    if (r.ReprocessImagesPerSecond is { } rp) Console.WriteLine($"reprocess     {rp} images/s, {r.ReprocessVsEncoderOnly}x encoder-only");
                     foreach (var c in r.Stages)
                         Console.WriteLine($"{c.Input,-16} {c.Width}x{c.Height} (decoded {c.DecodedWidth}x{c.DecodedHeight}) core-ms: read+SHA-256 {c.ReadSha256}, decode {c.Decode}, PDQ {c.Pdq}, " +
                             $"preprocess {c.Preprocess} (decode+preprocess+PDQ {c.DecodePreprocessPdq}), inference {c.Inference}, detect+catalog {c.DetectCatalog}; 16 cores feed {c.FeedPerSecond16Cores} images/s");

@@ -38,7 +38,7 @@ public sealed record EncodeSettings
 /// <para>Bad input is rejected per item with a reason (<see cref="MediaRejectedException"/> from the decoders). Should an
 /// item fail in any other way (a decoder bug, a failed inference batch), the failed items are encoded again one by one,
 /// alone, after the rest of the call; an item that fails alone too is rejected with the error as its reason and logged.
-/// No exception leaves <see cref="EncodeAsync"/> but cancellation, so one guilty item never costs its batch.</para>
+/// No exception leaves <see cref="EncodeAsync(IReadOnlyList{MediaSubmitted}, bool, CancellationToken)"/> but cancellation, so one guilty item never costs its batch.</para>
 /// </summary>
 public sealed class EncodeStage : IAsyncDisposable
 {
@@ -81,18 +81,30 @@ public sealed class EncodeStage : IAsyncDisposable
     }
 
     /// <summary>Encodes a batch of submissions; one result per submission, in order (<see cref="MediaEncoded.Error"/> set for a rejected one).</summary>
-    public async Task<MediaEncoded[]> EncodeAsync(IReadOnlyList<MediaSubmitted> submissions, CancellationToken cancel = default)
+    public Task<MediaEncoded[]> EncodeAsync(IReadOnlyList<MediaSubmitted> submissions, CancellationToken cancel = default) =>
+        EncodeAsync(submissions, reencode: false, cancel);
+
+    /// <summary>
+    /// As <see cref="EncodeAsync(IReadOnlyList{MediaSubmitted}, CancellationToken)"/>; with <paramref name="reencode"/> bytes
+    /// already catalogued are encoded all the same (reprocessing an item with another pack@version). A submission's
+    /// <see cref="MediaSubmitted.Packs"/> may name packs as <c>name</c> or <c>name@version</c>.
+    /// </summary>
+    public async Task<MediaEncoded[]> EncodeAsync(IReadOnlyList<MediaSubmitted> submissions, bool reencode, CancellationToken cancel = default)
     {
         var outcomes = new MediaEncoded[submissions.Count];
         var failed = new System.Collections.Concurrent.ConcurrentBag<int>();
         await Task.WhenAll(Enumerable.Range(0, submissions.Count).Select(i => Task.Run(async () =>
         {
-            try { outcomes[i] = await EncodeOneAsync(submissions[i], cancel); }
+            try { outcomes[i] = await EncodeOneAsync(submissions[i], cancel, reencode); }
             catch (Exception ex) when (ex is not OperationCanceledException) { failed.Add(i); }
         }, cancel)));
-        foreach (var i in failed.Order()) outcomes[i] = await EncodeAloneAsync(submissions[i], cancel);
+        foreach (var i in failed.Order()) outcomes[i] = await EncodeAloneAsync(submissions[i], cancel, reencode);
         return outcomes;
     }
+
+    /// <summary>Whether a submission asks for this pack: no list means every pack; entries are names or <c>name@version</c>.</summary>
+    static bool Wanted(MediaSubmitted s, ModelPack pack) =>
+        s.Packs is not { Length: > 0 } wanted || wanted.Contains(pack.Name) || wanted.Contains(pack.Key.ToString());
 
     /// <summary>
     /// Encodes a stream of submissions with at most <paramref name="inFlight"/> of them in flight (so memory does not grow
@@ -117,11 +129,11 @@ public sealed class EncodeStage : IAsyncDisposable
     }
 
     /// <summary>Second chance for an item that failed beside others: encoded again alone, or rejected with the error.</summary>
-    async Task<MediaEncoded> EncodeAloneAsync(MediaSubmitted s, CancellationToken cancel)
+    async Task<MediaEncoded> EncodeAloneAsync(MediaSubmitted s, CancellationToken cancel, bool reencode = false)
     {
         try
         {
-            return await EncodeOneAsync(s, cancel);
+            return await EncodeOneAsync(s, cancel, reencode);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -133,7 +145,7 @@ public sealed class EncodeStage : IAsyncDisposable
     static MediaEncoded Rejected(MediaSubmitted s, string reason) =>
         new(s.SubmissionId, s.CorrelationId, s.Source.Describe(), "", false, s.Modality ?? Modalities.Image, null, 0, 0, 0, null, 0, null, [], s.Collection, s.Sequence, reason);
 
-    async Task<MediaEncoded> EncodeOneAsync(MediaSubmitted s, CancellationToken cancel)
+    async Task<MediaEncoded> EncodeOneAsync(MediaSubmitted s, CancellationToken cancel, bool reencode = false)
     {
         var path = s.Source.Describe();
         try
@@ -149,7 +161,7 @@ public sealed class EncodeStage : IAsyncDisposable
             {
                 bytes = await ReadAsync(s.Source, cancel);
                 sha = ContentHash.Sha256Hex(bytes);
-                if (_isCatalogued(sha))
+                if (!reencode && _isCatalogued(sha))
                     return new MediaEncoded(s.SubmissionId, s.CorrelationId, path, sha, true, Modalities.Image, null, bytes.Length, 0, 0, null, 0, null, [], s.Collection, s.Sequence);
                 if (FormatSniffer.Sniff(bytes.AsSpan(0, Math.Min(32, bytes.Length))).IsAudio())
                     return await EncodeAudioAsync(s, path, bytes, sha, cancel);
@@ -157,7 +169,7 @@ public sealed class EncodeStage : IAsyncDisposable
                 pdq = _settings.PerceptualHashes ? PdqHasher.Hash(decoded.Stored) : null;
                 foreach (var (pack, pre, batcher) in _imageTowers)
                 {
-                    if (s.Packs is { Length: > 0 } wanted && !wanted.Contains(pack.Name)) continue;
+                    if (!Wanted(s, pack)) continue;
                     var tensor = new float[pre.ValuesPerImage];
                     pre.Preprocess(decoded.Image, tensor);
                     tensors.Add((pack, batcher, tensor));
@@ -186,7 +198,7 @@ public sealed class EncodeStage : IAsyncDisposable
         var clip = _audio.Decode(bytes);
         var fingerprint = AudioFingerprint.Compute(clip);
         var embeddings = new List<PackEmbedding>();
-        foreach (var pack in _packs.Where(p => p.HasAudio && (s.Packs is not { Length: > 0 } wanted || wanted.Contains(p.Name))))
+        foreach (var pack in _packs.Where(p => p.HasAudio && Wanted(s, p)))
         {
             var audio = pack.Audio!;
             var vector = await Task.Run(() => audio.Encode(AudioDecoder.Resample(clip, audio.SampleRate).Samples), cancel);

@@ -51,7 +51,7 @@ public sealed class SqliteHashBankTests : HashBankContract
             db.Open();
             using var cmd = db.CreateCommand();
             cmd.CommandText = "PRAGMA user_version";
-            Assert.Equal(3L, (long)cmd.ExecuteScalar()!);
+            Assert.Equal((long)SqliteCatalog.SchemaVersion, (long)cmd.ExecuteScalar()!);
         }
     }
 }

@@ -16,7 +16,7 @@ public class BenchPipelineCliTests
         var j = r.JsonLines().Single();
         Assert.Equal(Directory.GetFiles(photos).Length, j.GetProperty("photos").GetInt32());
         Assert.Equal(Environment.ProcessorCount, j.GetProperty("intraOpThreads").GetInt32());
-        foreach (var rate in new[] { "encoderOnlyImagesPerSecond", "embedImagesPerSecond", "ingestImagesPerSecond", "startupSeconds", "startupSecondsWithoutHugePages" })
+        foreach (var rate in new[] { "encoderOnlyImagesPerSecond", "embedImagesPerSecond", "ingestImagesPerSecond", "startupSeconds", "startupSecondsWithoutHugePages", "reprocessImagesPerSecond", "reprocessVsEncoderOnly" })
             Assert.True(j.GetProperty(rate).GetDouble() > 0, rate);
         Assert.Equal(JsonValueKind.Null, j.GetProperty("node").ValueKind);
         var s = j.GetProperty("stages").EnumerateArray().Single();

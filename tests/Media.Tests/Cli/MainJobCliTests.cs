@@ -98,9 +98,12 @@ public class MainJobCliTests
         var image = CliRunner.Run("search", "--data", tmp["data"], "--pack", Paths.ColorClip, "--image", tmp["query-blue.png"], "--k", "1", "--json");
         Assert.Equal(Path.Combine(input, "blue.jpg"), Assert.Single(image.JsonLines()[0].GetProperty("results").EnumerateArray()).GetProperty("path").GetString());
 
-        // Ingesting the same files again: exact duplicates, nothing re-indexed.
+        // Ingesting the same files again: skipped unread (same path, size and mtime); with --rescan read again and found as
+        // exact duplicates; nothing re-indexed either way.
         var again = CliRunner.Run("ingest", "--data", tmp["data"], "--pack", Paths.ColorClip, "--json", input);
-        Assert.All(again.JsonLines(), l => Assert.Equal("duplicate", l.GetProperty("status").GetString()));
+        Assert.All(again.JsonLines(), l => Assert.Equal("skipped", l.GetProperty("status").GetString()));
+        var rescan = CliRunner.Run("ingest", "--data", tmp["data"], "--pack", Paths.ColorClip, "--json", "--rescan", input);
+        Assert.All(rescan.JsonLines(), l => Assert.Equal("duplicate", l.GetProperty("status").GetString()));
         var stats = CliRunner.Run("stats", "--data", tmp["data"], "--json").JsonLines()[0];
         Assert.Equal(3, stats.GetProperty("items").GetInt64());
         Assert.Equal(3, stats.GetProperty("packs").GetProperty("color-clip@1.0.0").GetInt64());
