@@ -83,6 +83,20 @@ public static class MediaBus
         return services;
     }
 
+    /// <summary>An encode-type endpoint (ingest's and reprocessing's): retries, batches of up to
+    /// <see cref="MediaServiceOptions.EncodeBatchSize"/> (the largest inference batch), <see cref="MediaServiceOptions.EncodeConcurrency"/>
+    /// batches in flight so decoding overlaps inference, and the prefetch that keeps them fed.</summary>
+    internal static void ConfigureEncodeBatches<TConsumer>(IReceiveEndpointConfigurator endpoint, IConsumerConfigurator<TConsumer> consumer, MediaServiceOptions options)
+        where TConsumer : class
+    {
+        UseRetry(endpoint);
+        endpoint.PrefetchCount = options.EncodeBatchSize * (options.EncodeConcurrency + 1);
+        consumer.Options<BatchOptions>(o => o
+            .SetMessageLimit(options.EncodeBatchSize)
+            .SetTimeLimit(options.EncodeBatchTimeLimit)
+            .SetConcurrencyLimit(options.EncodeConcurrency));
+    }
+
     /// <summary>
     /// Transient failures (I/O, a busy database, a broker hiccup) are retried with backoff; bad input never throws (it
     /// becomes a rejected result), and what still fails lands in the endpoint's <c>_error</c> queue.

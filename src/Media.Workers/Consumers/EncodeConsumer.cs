@@ -33,11 +33,6 @@ public sealed class EncodeConsumerDefinition : ConsumerDefinition<EncodeConsumer
 
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpoint, IConsumerConfigurator<EncodeConsumer> consumer, IRegistrationContext context)
     {
-        MediaBus.UseRetry(endpoint);
-        endpoint.PrefetchCount = _options.EncodeBatchSize * (_options.EncodeConcurrency + 1);
-        consumer.Options<BatchOptions>(o => o
-            .SetMessageLimit(_options.EncodeBatchSize)
-            .SetTimeLimit(_options.EncodeBatchTimeLimit)
-            .SetConcurrencyLimit(_options.EncodeConcurrency));
+        MediaBus.ConfigureEncodeBatches(endpoint, consumer, _options);
     }
 }

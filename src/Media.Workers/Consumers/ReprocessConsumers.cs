@@ -51,12 +51,7 @@ public sealed class ReprocessEncodeConsumerDefinition : ConsumerDefinition<Repro
 
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpoint, IConsumerConfigurator<ReprocessEncodeConsumer> consumer, IRegistrationContext context)
     {
-        MediaBus.UseRetry(endpoint);
-        endpoint.PrefetchCount = _options.EncodeBatchSize * (_options.EncodeConcurrency + 1);
-        consumer.Options<BatchOptions>(o => o
-            .SetMessageLimit(_options.EncodeBatchSize)
-            .SetTimeLimit(_options.EncodeBatchTimeLimit)
-            .SetConcurrencyLimit(_options.EncodeConcurrency));
+        MediaBus.ConfigureEncodeBatches(endpoint, consumer, _options);
     }
 }
 
