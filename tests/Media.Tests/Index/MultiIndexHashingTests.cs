@@ -71,6 +71,35 @@ public sealed class MultiIndexHashingTests : BinaryIndexContract
         Assert.InRange(candidates / probed, 1, 2_000);
     }
 
+    /// <summary>
+    /// The service's pattern: hashes arrive one by one between queries, so the tables are built once and then the tail is
+    /// merged into them again and again (never rebuilt); after every merge the tables must answer exactly as a scan.
+    /// </summary>
+    [Fact]
+    public void Merging_the_tail_as_hashes_arrive_keeps_range_search_exact()
+    {
+        var rng = new Random(17);
+        var mih = new MultiIndexHashing(256);
+        var flat = new FlatBinaryIndex(256);
+        var bases = Enumerable.Range(0, 50).Select(_ => RandomCode(rng)).ToArray();
+        for (var id = 1L; id <= 60_000; id++)
+        {
+            // A third near a few bases (so buckets hold runs of equal substrings), the rest random.
+            var code = rng.Next(3) == 0 ? Flip(bases[rng.Next(bases.Length)], rng.Next(0, 40), rng) : RandomCode(rng);
+            mih.Add(id, code);
+            flat.Add(id, code);
+            if (id % 397 != 0) continue;
+            var query = Flip(bases[rng.Next(bases.Length)], rng.Next(0, 30), rng);
+            Assert.Equal(flat.RangeSearch(query, 31), mih.RangeSearch(query, 31));
+            Assert.Equal(flat.Search(query, 5), mih.Search(query, 5));
+        }
+        Assert.Equal(1, mih.FullRebuilds);
+        Assert.True(mih.Merges >= 40, $"{mih.Merges} merges");
+        foreach (var b in bases)
+            for (var t = 0; t < 8; t++)
+                Assert.Equal(flat.RangeSearch(Dihedral(b, t), 31), mih.RangeSearch(Dihedral(b, t), 31));
+    }
+
     [Fact]
     public void Range_search_is_exact_at_every_radius_and_falls_back_to_a_scan_where_probing_costs_more()
     {
