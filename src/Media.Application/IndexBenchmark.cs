@@ -27,11 +27,12 @@ public sealed record PeerFigures(double Qps, double RecallAt10, int Ef, double B
 
 /// <summary>What <c>media bench index</c> prints (one JSON object). <c>EfSearch</c>: the HNSW efSearch the search figures
 /// were taken at, the smallest of 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512 whose recall@10 reaches 0.95, as for
-/// the peer (null for an exact index); <c>RecallAtDefaultEf</c>: recall@10 at the configured efSearch, the service's.</summary>
+/// the peer (null for an exact index); <c>RecallAtDefaultEf</c>: recall@10 at the service's default efSearch,
+/// <c>DefaultEfSearch</c> (64, grown with the index's size: <see cref="HnswOptions.EfSearchGrowth"/>).</summary>
 public sealed record IndexBenchmarkResult(
     int Items, int Dimension, string VectorIndex, double DetectItemsPerSecond, double RecallAt10, double SearchP50Ms, double SearchP99Ms,
     double Qps, double QpsSingleThread, double ReopenSeconds, long RssBytes, long PeakRssBytes, double MaxDetectMs, PeerFigures? Hnswlib,
-    int? EfSearch = null, double? RecallAtDefaultEf = null);
+    int? EfSearch = null, double? RecallAtDefaultEf = null, int? DefaultEfSearch = null);
 
 /// <summary>
 /// The index benchmark, part of the product: N clustered unit vectors (a Gaussian mixture, as real CLIP embeddings
@@ -108,17 +109,18 @@ public static class IndexBenchmark
         progress("search");
         // As for the peer: the smallest efSearch whose recall@10 reaches 0.95, so both are compared at the same recall.
         var hnsw = (searchIndex as BufferedVectorIndex)?.Inner as HnswVectorIndex ?? searchIndex as HnswVectorIndex;
-        int? tunedEf = null;
+        int? tunedEf = null, defaultEf = null;
         double? recallAtDefault = null;
         if (hnsw is not null)
         {
-            var configured = hnsw.EfSearch;
+            defaultEf = hnsw.EffectiveEfSearch;
             recallAtDefault = Recall(searchIndex, queries, truth, s.Dimension);
+            hnsw.GrowEfSearch = false; // from here on, exactly the ef being tried
             foreach (var ef in new[] { 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512 })
             {
                 hnsw.EfSearch = ef;
                 tunedEf = ef;
-                if ((ef == configured ? recallAtDefault : Recall(searchIndex, queries, truth, s.Dimension)) >= 0.95) break;
+                if ((ef == defaultEf ? recallAtDefault : Recall(searchIndex, queries, truth, s.Dimension)) >= 0.95) break;
             }
         }
         var latencies = new double[s.Queries];
@@ -146,7 +148,7 @@ public static class IndexBenchmark
         var rss = Environment.WorkingSet;
         return new IndexBenchmarkResult(s.Items, s.Dimension, kind, Math.Round(detectRate, 1), Math.Round(found / (10.0 * s.Queries), 4),
             Math.Round(latencies[latencies.Length / 2], 3), Math.Round(latencies[(int)(latencies.Length * 0.99)], 3), Math.Round(qps, 1), Math.Round(singleQps, 1),
-            Math.Round(reopenSeconds, 2), rss, PeakRss(), Math.Round(maxDetectMs, 1), peer, tunedEf, recallAtDefault is { } r ? Math.Round(r, 4) : null);
+            Math.Round(reopenSeconds, 2), rss, PeakRss(), Math.Round(maxDetectMs, 1), peer, tunedEf, recallAtDefault is { } r ? Math.Round(r, 4) : null, defaultEf);
     }
 
     /// <summary>recall@10 of <paramref name="index"/> over the queries, against the exact top-10.</summary>

@@ -19,6 +19,16 @@ public sealed record HnswOptions
     /// <summary>Candidate list size while searching (recall against latency); a search uses at least k. On 200k × 512-d
     /// clustered data recall@10 is 0.97 at 16 and 1.00 at 64 (docs/hnsw-measurement.md); 64 leaves room for harder data.</summary>
     public int EfSearch { get; init; } = 64;
+    /// <summary>
+    /// How the default efSearch grows with the index: a search without an explicit ef uses
+    /// ⌈<see cref="EfSearch"/>·max(1, (N / <see cref="EfSearchReferenceSize"/>)^growth)⌉ for N live rows; 0 keeps it fixed.
+    /// A graph's recall at a fixed ef falls slowly as it grows; on the index benchmark's clustered 512-d data recall@10 at
+    /// ef 64 was 0.966 at 2·10⁵ and 0.929 at 10⁶, where ef 96 gave 0.973 — the fourth root of the size ratio (5^¼ = 1.50)
+    /// takes 64 to 96. Not saved with the index (a loaded index takes the options given at load, else this default).
+    /// </summary>
+    public double EfSearchGrowth { get; init; } = 0.25;
+    /// <summary>The size up to which the default efSearch stays <see cref="EfSearch"/> (see <see cref="EfSearchGrowth"/>).</summary>
+    public int EfSearchReferenceSize { get; init; } = 200_000;
     /// <summary>Walk the graph with int8 codes (per-vector scale), a quarter of the bytes of the float rows, both when
     /// searching and when inserting; re-rank the final candidates (and an insert's candidates before neighbour
     /// selection) with the float vectors, which are kept (for re-ranking and <see cref="IVectorIndex.TryGetVector"/>).</summary>
@@ -36,6 +46,8 @@ public sealed record HnswOptions
         if (EffectiveM0 < M || EffectiveM0 > 4096) throw new ArgumentOutOfRangeException(nameof(M0), M0, "M..4096");
         if (EfConstruction < 1) throw new ArgumentOutOfRangeException(nameof(EfConstruction));
         if (EfSearch < 1) throw new ArgumentOutOfRangeException(nameof(EfSearch));
+        if (EfSearchGrowth is < 0 or > 1 || double.IsNaN(EfSearchGrowth)) throw new ArgumentOutOfRangeException(nameof(EfSearchGrowth), EfSearchGrowth, "0..1");
+        if (EfSearchReferenceSize < 1) throw new ArgumentOutOfRangeException(nameof(EfSearchReferenceSize));
         if (ExactSearchThreshold < 0) throw new ArgumentOutOfRangeException(nameof(ExactSearchThreshold));
     }
 }
@@ -116,6 +128,7 @@ public sealed unsafe class HnswVectorIndex : IVectorIndex, IDisposable
         _upper = new SegmentedRows<int>(_m + 1);
         _meta = new SegmentedRows<NodeMeta>(1);
         _meanEvaluations = 10.0 * _efSearch;
+        GrowEfSearch = _options.EfSearchGrowth > 0;
     }
 
     public int Dimension { get; }
@@ -123,11 +136,28 @@ public sealed unsafe class HnswVectorIndex : IVectorIndex, IDisposable
     /// <summary>The options this index was made with (<see cref="HnswOptions.EfSearch"/> as made, not as tuned since).</summary>
     public HnswOptions Options => _options;
 
-    /// <summary>The default candidate list size of <see cref="Search(ReadOnlySpan{float}, int, Func{long, bool}?)"/>; may be tuned at any time.</summary>
+    /// <summary>The base of the default candidate list size (see <see cref="EffectiveEfSearch"/>); may be tuned at any time.</summary>
     public int EfSearch
     {
         get => Volatile.Read(ref _efSearch);
         set => Volatile.Write(ref _efSearch, value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value)));
+    }
+
+    /// <summary>Whether the default efSearch grows with the index (<see cref="HnswOptions.EfSearchGrowth"/>); may be
+    /// turned off at any time (tuning ef by measurement, as the index benchmark does).</summary>
+    public bool GrowEfSearch { get; set; }
+
+    /// <summary>The candidate list size <see cref="Search(ReadOnlySpan{float}, int, Func{long, bool}?)"/> uses now:
+    /// <see cref="EfSearch"/>, grown with the live rows when <see cref="GrowEfSearch"/> is on.</summary>
+    public int EffectiveEfSearch
+    {
+        get
+        {
+            var ef = EfSearch;
+            var live = Count;
+            if (!GrowEfSearch || _options.EfSearchGrowth == 0 || live <= _options.EfSearchReferenceSize) return ef;
+            return (int)Math.Min(4096, Math.Ceiling(ef * Math.Pow((double)live / _options.EfSearchReferenceSize, _options.EfSearchGrowth)));
+        }
     }
 
     /// <summary>Searches that scanned exactly instead of walking the graph (for tests and tuning).</summary>
@@ -301,7 +331,7 @@ public sealed unsafe class HnswVectorIndex : IVectorIndex, IDisposable
 
     // ---- search -----------------------------------------------------------------------------------------------------
 
-    public VectorNeighbor[] Search(ReadOnlySpan<float> query, int k, Func<long, bool>? filter = null) => Search(query, k, EfSearch, filter);
+    public VectorNeighbor[] Search(ReadOnlySpan<float> query, int k, Func<long, bool>? filter = null) => Search(query, k, EffectiveEfSearch, filter);
 
     /// <summary>Top-k with an explicit candidate list size (at least k is used).</summary>
     public VectorNeighbor[] Search(ReadOnlySpan<float> query, int k, int efSearch, Func<long, bool>? filter = null)
@@ -322,7 +352,7 @@ public sealed unsafe class HnswVectorIndex : IVectorIndex, IDisposable
             // (≈ 1/10 of a row read) and reads the accepted rows in order.
             selectivity = Selectivity(filter);
             var scan = live * (selectivity + 0.1);
-            var walk = 4 * Volatile.Read(ref _meanEvaluations) * ef / EfSearch / selectivity;
+            var walk = 4 * Volatile.Read(ref _meanEvaluations) * ef / EffectiveEfSearch / selectivity;
             if (walk > scan) return ExactSearch(query, k, filter);
             budget = (long)(scan / 2);
         }
@@ -341,7 +371,7 @@ public sealed unsafe class HnswVectorIndex : IVectorIndex, IDisposable
             if (k > Math.Max(_threshold, live / 8)) return ExactRange(query, maxDistance, filter);
             // The first probe walks with ef = k (16): a range query's rows are the query's nearest, which a short walk
             // reaches; only a probe that comes back full (its k-th row still in range) widens, with ef ≥ efSearch.
-            var hits = Search(query, k, k == RangeProbe ? k : Math.Max(EfSearch, k), filter);
+            var hits = Search(query, k, k == RangeProbe ? k : Math.Max(EffectiveEfSearch, k), filter);
             if (hits.Length < k || hits[^1].Distance > maxDistance)
             {
                 var inRange = hits.Where(h => h.Distance <= maxDistance).ToArray();
@@ -392,7 +422,7 @@ public sealed unsafe class HnswVectorIndex : IVectorIndex, IDisposable
             }
             if (evaluations < 0) return null;
             // A running mean of what a walk costs at the default ef without a filter (a filtered walk costs ≈ 1/selectivity more).
-            Volatile.Write(ref _meanEvaluations, 0.95 * _meanEvaluations + 0.05 * evaluations * selectivity * EfSearch / ef);
+            Volatile.Write(ref _meanEvaluations, 0.95 * _meanEvaluations + 0.05 * evaluations * selectivity * EffectiveEfSearch / ef);
             var found = ctx.Results.Items;
             SearchContext.Ensure(ref ctx.Neighbors, found.Length);
             var hits = ctx.Neighbors.AsSpan(0, found.Length);

@@ -114,6 +114,30 @@ public sealed class HnswVectorIndexTests(ClusteredData data) : IClassFixture<Clu
         foreach (var h in int8.Search(q, 10)) Assert.Equal(1 - TensorPrimitives.Dot(q, data.Rows[h.Id]), h.Distance, 5);
     }
 
+    [Fact]
+    public void The_default_ef_grows_with_the_fourth_root_of_the_size_past_the_reference_size()
+    {
+        using var saved = new MemoryStream();
+        data.Index.Save(saved);
+        saved.Position = 0;
+        // 20,000 rows are 16 times the reference size: ef 8 grows to 8·16^¼ = 16.
+        var grown = HnswVectorIndex.Load(saved, o => o with { EfSearch = 8, EfSearchReferenceSize = ClusteredData.N / 16 });
+        Assert.True(grown.GrowEfSearch);
+        Assert.Equal(16, grown.EffectiveEfSearch);
+        foreach (var q in data.QueryRows.Take(50)) Assert.Equal(grown.Search(q, 10, efSearch: 16), grown.Search(q, 10));
+        var recallGrown = Recall(grown);
+        grown.GrowEfSearch = false;
+        Assert.Equal(8, grown.EffectiveEfSearch);
+        foreach (var q in data.QueryRows.Take(50)) Assert.Equal(grown.Search(q, 10, efSearch: 8), grown.Search(q, 10));
+        Assert.True(recallGrown > Recall(grown), "a larger ef should find more of the true neighbours");
+
+        saved.Position = 0;
+        Assert.Equal(8, HnswVectorIndex.Load(saved, o => o with { EfSearch = 8, EfSearchReferenceSize = ClusteredData.N / 16, EfSearchGrowth = 0 }).EffectiveEfSearch);
+        saved.Position = 0;
+        Assert.Equal(8, HnswVectorIndex.Load(saved, o => o with { EfSearch = 8 }).EffectiveEfSearch); // below the default 200,000 rows
+        Assert.Throws<ArgumentOutOfRangeException>(() => new HnswVectorIndex(4, new HnswOptions { EfSearchGrowth = 2 }));
+    }
+
     [Theory]
     [InlineData(2)]      // half the rows: the walk
     [InlineData(10)]
