@@ -67,6 +67,44 @@ public class DuplicateDetectorTests : IDisposable
         Assert.Equal(("pdq", "/b.jpg", 0.0, 31.0), (flag.Method, flag.OfPath, flag.Distance!.Value, flag.Threshold!.Value));
     }
 
+    /// <summary>PDQ queries run on another core past <see cref="DuplicateDetector.ParallelPdqRows"/>: the results, and
+    /// the order of their flags, must be those of the serial path.</summary>
+    [Fact]
+    public void Pdq_queries_beside_the_other_queries_give_the_serial_results()
+    {
+        using var other = new TempDir();
+        using var catalog = SqliteCatalog.Open(other.Path);
+        using var store = new IndexedCatalog(catalog);
+        var parallel = new DuplicateDetector(store, new DetectionPolicy()) { ParallelPdqRows = 0 };
+        var rng = new Random(5);
+        var hashes = new List<byte[]>();
+        for (var i = 0; i < 300; i++)
+        {
+            // Every third item is a near copy of an earlier one (PDQ within 20 bits, embedding within 0.01).
+            byte[] hash;
+            if (i % 3 == 2) { hash = (byte[])hashes[rng.Next(hashes.Count)].Clone(); for (var f = 0; f < 20; f++) hash[rng.Next(32)] ^= (byte)(1 << rng.Next(8)); }
+            else { hash = new byte[32]; rng.NextBytes(hash); }
+            hashes.Add(hash);
+            var pdq = Convert.ToHexStringLower(hash);
+            var angle = i % 3 == 2 ? 0.1f : (float)(rng.NextDouble() * Math.PI / 2);
+            var item = Item(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(hash)), $"/{i}.jpg",
+                [MathF.Cos(angle), MathF.Sin(angle)], pdq: pdq, dihedral: [pdq, .. Enumerable.Range(0, 7).Select(_ => Convert.ToHexStringLower(RandomBytes(rng)))]);
+            var serialResult = _detector.Process(item);
+            var parallelResult = parallel.Process(item with { SubmissionId = Guid.NewGuid() });
+            Assert.Equal(serialResult.Status, parallelResult.Status);
+            Assert.Equal(serialResult.Flags, parallelResult.Flags);
+        }
+        Assert.Contains(_catalog.AllFlags(), f => f.Flag.Method == "pdq");
+        Assert.Contains(_catalog.AllFlags(), f => f.Flag.Method == "embedding:p");
+    }
+
+    static byte[] RandomBytes(Random rng)
+    {
+        var b = new byte[32];
+        rng.NextBytes(b);
+        return b;
+    }
+
     [Fact]
     public void A_redelivered_submission_gets_the_same_result_and_no_second_row()
     {
