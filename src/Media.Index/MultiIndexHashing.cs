@@ -33,10 +33,11 @@ readonly record struct MihQueryStats(int Probes, long Candidates, bool Linear);
 /// growth room). While ids arrive in increasing order (catalog sequences) they are found by binary search;
 /// the first out-of-order id adds a dictionary (about 30 bytes more per hash).</para>
 /// <para>Rows added since the tables were built (the tail) and rows removed since (tombstones) are handled by
-/// the query itself (the tail is scanned linearly, tombstones are skipped). The first query after the tail outgrows
-/// max(tailLimit, min(N/64, 4096)) rows merges it into the tables in place (a sort of the tail and one sequential pass
-/// per table, milliseconds at 10⁶); the first after tombstones outgrow max(tailLimit, N/8) drops them and rebuilds the
-/// tables (a counting sort, O(N·m), hundreds of milliseconds at 10⁶). Indexes smaller than <c>tailLimit</c> are
+/// the query itself (the tail is scanned linearly, tombstones are skipped). Each table takes in its tail about every
+/// B = max(tailLimit, min(N/64, 4096)) rows, merged in place (a sort of the tail and one sequential pass over the
+/// table, ≈ 4 ms at 10⁶), one table per query and one every B/m rows, so no query pays for more than one; the first
+/// query after tombstones outgrow max(tailLimit, N/8) drops them and rebuilds every table (a counting sort, O(N·m),
+/// hundreds of milliseconds at 10⁶). Indexes smaller than <c>tailLimit</c> are
 /// therefore plain linear scans. Thread-safe: many readers, one writer (a merge or rebuild takes the write lock).</para>
 /// </summary>
 public sealed class MultiIndexHashing : IBinaryIndex
@@ -67,7 +68,14 @@ public sealed class MultiIndexHashing : IBinaryIndex
     ulong[] _codes;
     long[] _ids;
     ulong[] _dead;
-    int _rows, _deadRows, _indexed;
+    int _rows, _deadRows;
+    /// <summary>The lowest of <see cref="_indexedAt"/>: rows from here on are scanned linearly by every query (rows
+    /// below it are in every table; a table entry at or past it is skipped, the scan covers it).</summary>
+    int _indexed;
+    /// <summary>Per position, the rows [0, this) its table holds; tails are merged one position at a time.</summary>
+    int[] _indexedAt;
+    /// <summary>Rows when the last tail merge ran (merges are spaced, see <see cref="NextMerge"/>).</summary>
+    int _lastMerge;
     Dictionary<long, int>? _rowOf; // null while _ids is strictly increasing: then rows are found by binary search
     int[][]? _offsets;
     Posting[][]? _postings;
@@ -96,6 +104,7 @@ public sealed class MultiIndexHashing : IBinaryIndex
         _codes = new ulong[_words * 1024];
         _ids = new long[1024];
         _dead = new ulong[1024 / 64];
+        _indexedAt = new int[_positions];
     }
 
     public int Bits { get; }
@@ -324,11 +333,15 @@ public sealed class MultiIndexHashing : IBinaryIndex
     /// <summary>For measurement: probe the tables even where the cost check would scan linearly.</summary>
     internal bool NeverScan { get; set; }
 
-    /// <summary>Rebuilds the tables now (otherwise the first query past the tail limit does).</summary>
+    /// <summary>Brings every table up to date now: a full build, or a merge of every position's tail (otherwise queries do, one position at a time).</summary>
     internal void Rebuild()
     {
         _lock.EnterWriteLock();
-        try { RebuildLocked(); }
+        try
+        {
+            if (_offsets is null || TooManyTombstones) FullRebuildLocked();
+            else for (var p = 0; p < _positions; p++) MergeTail(p);
+        }
         finally { _lock.ExitWriteLock(); }
     }
 
@@ -348,12 +361,31 @@ public sealed class MultiIndexHashing : IBinaryIndex
         }
     }
 
-    bool NeedsRebuild => _rows - _indexed > TailBound || TooManyTombstones;
+    bool NeedsRebuild => TooManyTombstones || (_offsets is null ? _rows > TailBound : NextMerge() >= 0);
 
-    /// <summary>Rows the tail may hold before it is merged into the tables: the tail limit, raised to N/64 but at most
-    /// <see cref="MaxMergedTail"/> (a merge is a sequential pass over the tables, so merging often is cheap; a query scans
-    /// the whole tail).</summary>
+    /// <summary>Rows a position's tail may hold before it is merged into its table: the tail limit, raised to N/64 but
+    /// at most <see cref="MaxMergedTail"/> (a merge is a sequential pass over a table, so merging often is cheap; a
+    /// query scans the whole tail).</summary>
     int TailBound => Math.Max(_tailLimit, Math.Min(_indexed / 64, MaxMergedTail));
+
+    /// <summary>
+    /// The position whose tail a query should merge now, or −1. Merges are spread out so that no query pays for more
+    /// than one table (≈ 4 ms at 10⁶ rows, where all sixteen took 55–108 ms): the position with the oldest table is
+    /// merged once TailBound/m rows have arrived since the last merge, so each table is merged about every TailBound
+    /// rows. A position more than TailBound + TailBound/m rows behind (rows added in bulk between queries) is merged
+    /// at once.
+    /// </summary>
+    int NextMerge()
+    {
+        var oldest = 0;
+        for (var p = 1; p < _positions; p++)
+            if (_indexedAt[p] < _indexedAt[oldest]) oldest = p;
+        var tail = _rows - _indexedAt[oldest];
+        if (tail == 0) return -1;
+        var spacing = Math.Max(1, TailBound / _positions);
+        if (tail > TailBound + spacing) return oldest;
+        return _rows - _lastMerge >= spacing && tail >= spacing ? oldest : -1;
+    }
 
     bool TooManyTombstones => _deadRows > Math.Max(_tailLimit, _rows / 8);
 
@@ -428,7 +460,8 @@ public sealed class MultiIndexHashing : IBinaryIndex
         for (var i = from; i < to; i++)
         {
             var b = v ^ MasksByWeight[i];
-            for (int j = off[b], end = off[b + 1]; j < end; j++) rows[n++] = post[j].Row;
+            for (int j = off[b], end = off[b + 1]; j < end; j++)
+                if (post[j].Row < _indexed) rows[n++] = post[j].Row; // entries from _indexed on are in the tail, which the query scans
         }
         return n;
     }
@@ -477,6 +510,7 @@ public sealed class MultiIndexHashing : IBinaryIndex
             plan[3 * j + 2] = end;
         }
         var (f0, f1) = Fold(q);
+        var indexed = _indexed; // entries from here on are in the tail, which the query scans
         var n = 0;
         for (var j = 0; j < k; j++)
         {
@@ -484,7 +518,7 @@ public sealed class MultiIndexHashing : IBinaryIndex
             for (int e = plan[3 * j + 1], end = plan[3 * j + 2]; e < end; e++)
             {
                 ref readonly var entry = ref post[e];
-                if (BitOperations.PopCount(entry.Fold0 ^ f0) + BitOperations.PopCount(entry.Fold1 ^ f1) <= maxDistance) rows[n++] = entry.Row;
+                if (entry.Row < indexed && BitOperations.PopCount(entry.Fold0 ^ f0) + BitOperations.PopCount(entry.Fold1 ^ f1) <= maxDistance) rows[n++] = entry.Row;
             }
         }
         ArrayPool<int>.Shared.Return(plan);
@@ -607,18 +641,23 @@ public sealed class MultiIndexHashing : IBinaryIndex
     // ---- rebuild (under the write lock) ----
 
     /// <summary>
-    /// Brings the tables up to date: merges the tail into them (<see cref="MergeTail"/>) when they exist and the tombstones
-    /// are within their limit; otherwise drops tombstones (rows keep their order) and rebuilds every position's table by
-    /// a counting sort over all rows.
+    /// Brings the tables up to date as far as a query should: merges one position's tail into its table
+    /// (<see cref="MergeTail"/>, <see cref="NextMerge"/>) when the tables exist and the tombstones are within their limit;
+    /// otherwise <see cref="FullRebuildLocked"/>.
     /// </summary>
     void RebuildLocked()
     {
         if (_offsets is not null && !TooManyTombstones)
         {
-            MergeTail();
-            Merges++;
+            if (NextMerge() is var p and >= 0) MergeTail(p);
             return;
         }
+        FullRebuildLocked();
+    }
+
+    /// <summary>Drops tombstones (rows keep their order) and rebuilds every position's table by a counting sort over all rows.</summary>
+    void FullRebuildLocked()
+    {
         FullRebuilds++;
         if (_deadRows > 0)
         {
@@ -653,23 +692,24 @@ public sealed class MultiIndexHashing : IBinaryIndex
             off.AsSpan(0, Values).CopyTo(cursor);
             for (var row = 0; row < _rows; row++) post[cursor[(ushort)(_codes[row * _words + word] >> shift)]++] = PostingOf(row);
         }
-        _indexed = _rows;
+        Array.Fill(_indexedAt, _rows);
+        _indexed = _lastMerge = _rows;
     }
 
     /// <summary>
-    /// Merges the tail rows [indexed, rows) into every position's table in place, without touching the rows already
-    /// there: the tail's (substring, row) keys are sorted, then each table is walked from its last value down, moving
-    /// each stretch of postings right by the number of tail rows that sort before it and dropping the tail rows into the
-    /// gaps; offsets move with them. A table keeps its rows ascending within each value (tail rows come after every
-    /// indexed row). Cost per position: a sort of the tail, one pass over the offsets, and a move of the postings —
-    /// about 0.5 ms at 10⁶ rows, where a full rebuild scatters every row again (hundreds of ms).
+    /// Merges position <paramref name="p"/>'s tail rows [indexedAt[p], rows) into its table in place, without touching
+    /// the rows already there: the tail's (substring, row) keys are sorted, then the table is walked from its last value
+    /// down, moving each stretch of entries right by the number of tail rows that sort before it and dropping the tail
+    /// rows into the gaps; offsets move with them. The table keeps its rows ascending within each value (tail rows come
+    /// after every indexed row). Cost: a sort of the tail, one pass over the offsets and a move of the entries — about
+    /// 4 ms at 10⁶ rows, where a full rebuild scatters every row of every table again (hundreds of ms).
     /// </summary>
-    void MergeTail()
+    void MergeTail(int p)
     {
-        var tail = _rows - _indexed;
+        var from = _indexedAt[p];
+        var tail = _rows - from;
         if (tail == 0) return;
         var keys = ArrayPool<long>.Shared.Rent(tail);
-        for (var p = 0; p < _positions; p++)
         {
             var off = _offsets![p];
             var post = _postings![p];
@@ -678,12 +718,12 @@ public sealed class MultiIndexHashing : IBinaryIndex
             int word = p >> 2, shift = (p & 3) * SubstringBits;
             for (var i = 0; i < tail; i++)
             {
-                var row = _indexed + i;
+                var row = from + i;
                 keys[i] = ((long)(ushort)(_codes[row * _words + word] >> shift) << 32) | (uint)row;
             }
             Array.Sort(keys, 0, tail);
             // Invariant: values above v are final; postings [.., oldEnd) of values ≤ v are where they were.
-            int t = tail - 1, v = Values, oldEnd = _indexed;
+            int t = tail - 1, v = Values, oldEnd = from;
             while (t >= 0)
             {
                 var value = (int)(keys[t] >> 32);
@@ -700,7 +740,9 @@ public sealed class MultiIndexHashing : IBinaryIndex
             }
         }
         ArrayPool<long>.Shared.Return(keys);
-        _indexed = _rows;
+        _indexedAt[p] = _lastMerge = _rows;
+        _indexed = _indexedAt.Min();
+        Merges++;
     }
 
     ReadOnlySpan<ulong> Words(ReadOnlySpan<byte> code)
