@@ -59,6 +59,8 @@ public sealed class ModelPack : IDisposable
     /// (through the <see cref="PackStamp"/> unless <paramref name="verify"/>). Sessions open when a tower is first used;
     /// opening one checks its tensor names, element types and shapes against the session metadata.
     /// </summary>
+    /// <param name="directory">The pack's folder (holding <c>pack.json</c>).</param>
+    /// <param name="sessions">Opens the towers' ONNX Runtime sessions (execution provider, threads); the pack owns what it opens.</param>
     /// <param name="verify">Hash every file even when the stamp vouches for it (<c>media packs --verify</c>).</param>
     /// <exception cref="ModelPackException">Anything is missing or mismatched; the message names the pack file and the mismatch.</exception>
     public static ModelPack Load(string directory, OnnxSessionFactory sessions, bool verify = false)
