@@ -100,12 +100,15 @@ public sealed class BufferedVectorIndex : IVectorIndex, IDisposable
         lock (_gate) while (_queue.Count > 0) Monitor.Wait(_gate);
     }
 
-    public VectorNeighbor[] Search(ReadOnlySpan<float> query, int k, Func<long, bool>? filter = null)
+    public VectorNeighbor[] Search(ReadOnlySpan<float> query, int k, Func<long, bool>? filter = null) => Search(query, k, efSearch: 0, filter);
+
+    /// <inheritdoc/>
+    public VectorNeighbor[] Search(ReadOnlySpan<float> query, int k, int efSearch, Func<long, bool>? filter)
     {
         if (query.Length != Dimension) throw new ArgumentException($"expected {Dimension} values, got {query.Length}", nameof(query));
         if (k <= 0) return [];
         var buffered = ScanPending(query, float.PositiveInfinity, filter);
-        var inner = _inner.Search(query, k, filter);
+        var inner = efSearch > 0 ? _inner.Search(query, k, efSearch, filter) : _inner.Search(query, k, filter);
         if (buffered.Count == 0) return inner;
         var top = new TopK<float>(k);
         foreach (var h in Merge(inner, buffered)) if (top.Admits(h.Distance)) top.Offer(h.Id, h.Distance);

@@ -28,6 +28,14 @@ public interface IVectorIndex
     /// <exception cref="ArgumentException">Wrong query length.</exception>
     VectorNeighbor[] Search(ReadOnlySpan<float> query, int k, Func<long, bool>? filter = null);
 
+    /// <summary>
+    /// <see cref="Search(ReadOnlySpan{float}, int, Func{long, bool}?)"/> with a search parameter of approximate indexes
+    /// (as faiss's <c>SearchParametersHNSW::efSearch</c>): the candidate list size of a graph walk (at least k is used),
+    /// trading recall for time for one call. Exact indexes ignore it (the default).
+    /// </summary>
+    /// <exception cref="ArgumentException">Wrong query length.</exception>
+    VectorNeighbor[] Search(ReadOnlySpan<float> query, int k, int efSearch, Func<long, bool>? filter) => Search(query, k, filter);
+
     /// <summary>Every row within cosine distance <paramref name="maxDistance"/> (inclusive) of <paramref name="query"/>, in ascending id order.</summary>
     /// <exception cref="ArgumentException">Wrong query length.</exception>
     VectorNeighbor[] RangeSearch(ReadOnlySpan<float> query, float maxDistance, Func<long, bool>? filter = null);
