@@ -38,9 +38,19 @@ public sealed class DuplicateDetector(IndexedCatalog store, DetectionPolicy poli
     /// resolved from its flags by <see cref="DetectionPolicy.Actions"/> (also for a redelivered submission, whose stored
     /// flags are resolved again). Calls are serialised.
     /// </summary>
+    /// <remarks>On a catalog that several detect nodes share (<see cref="ISharedCatalog"/>), each decision holds the
+    /// catalog's detection lock from the catch-up with the other nodes' items to the commit of its own, so of two
+    /// near-duplicate copies arriving at two nodes at once, one is decided after the other is catalogued and is flagged
+    /// against it; a redelivered submission finds its stored result whichever node recorded it.</remarks>
+    /// <exception cref="DetectionLockLostException">The lock was lost before the insert committed (nothing written): process again.</exception>
     public SubmissionRecord Process(MediaEncoded item)
     {
-        lock (_gate) return WithAction(ProcessLocked(item));
+        lock (_gate)
+        {
+            using var shared = (store.Catalog as ISharedCatalog)?.LockDetection();
+            if (shared is not null) store.Refresh();
+            return WithAction(ProcessLocked(item));
+        }
     }
 
     /// <summary>The result with its action resolved from its flags (derived, so the catalog stores no column for it).</summary>
