@@ -60,7 +60,8 @@ public static class MediaServices
         }
         if ((roles & WorkerRoles.Detect) != 0)
         {
-            services.AddSingleton(_ => new SequenceGate(options.SequenceGapTimeout));
+            // A submitter's order is kept per process; on a shared catalog its items are spread over many detect nodes.
+            services.AddSingleton(_ => new SequenceGate(options.SequenceGapTimeout, ordered: options.Catalog is null));
             services.AddSingleton(sp =>
             {
                 var store = sp.GetRequiredService<IndexedCatalog>();
