@@ -188,7 +188,8 @@ public sealed partial class PostgresCatalog : IMediaCatalog, IHashBankStore, IRe
         return bits;
     }
 
-    internal static byte[] FromBits(BitArray bits)
+    /// <summary>The 32 bytes of a <c>bit(256)</c> PDQ hash read back (the inverse of the storage order above).</summary>
+    public static byte[] FromBits(BitArray bits)
     {
         var bytes = new byte[bits.Length / 8];
         for (var i = 0; i < bits.Length; i++) if (bits[i]) bytes[i >> 3] |= (byte)(0x80 >> (i & 7));
