@@ -52,7 +52,7 @@ public sealed partial class PostgresCatalog : IMediaCatalog, IHashBankStore, IRe
     /// <summary>Pack keys whose HNSW index exists, with their dimension.</summary>
     readonly Dictionary<string, int> _vectorIndexes = new(StringComparer.Ordinal);
     readonly Lock _vectorIndexGate = new();
-    /// <summary>The connection holding the detection lock and the thread that holds it, or null.</summary>
+    /// <summary>The connection holding the detection lock, or null.</summary>
     volatile HeldLock? _held;
 
     public string Location { get; }
@@ -285,10 +285,9 @@ public sealed partial class PostgresCatalog : IMediaCatalog, IHashBankStore, IRe
 
     // ---- the detection lock (ISharedCatalog) ----
 
-    sealed class HeldLock(NpgsqlConnection connection, int thread) : IDisposable
+    sealed class HeldLock(NpgsqlConnection connection) : IDisposable
     {
         public NpgsqlConnection Connection { get; } = connection;
-        public int Thread { get; } = thread;
         public Action? Released { get; set; }
 
         public void Dispose()
@@ -301,9 +300,10 @@ public sealed partial class PostgresCatalog : IMediaCatalog, IHashBankStore, IRe
     }
 
     /// <summary>
-    /// A session-level advisory lock on a connection of its own. An <see cref="Insert"/> on the holding thread runs on
-    /// that same connection, so a lock lost with its connection can never be followed by a commit: the insert fails
-    /// with <see cref="DetectionLockLostException"/> instead.
+    /// A session-level advisory lock on a connection of its own. While it is held, this object's <see cref="Insert"/>s
+    /// (from any thread: the detector that holds it may continue on another) run on that same connection, so a lock
+    /// lost with its connection can never be followed by a commit: the insert fails with
+    /// <see cref="DetectionLockLostException"/> instead.
     /// </summary>
     public IDisposable LockDetection()
     {
@@ -321,7 +321,7 @@ public sealed partial class PostgresCatalog : IMediaCatalog, IHashBankStore, IRe
                 throw;
             }
         });
-        var held = new HeldLock(connection, Environment.CurrentManagedThreadId);
+        var held = new HeldLock(connection);
         held.Released = () => Interlocked.CompareExchange(ref _held, null, held);
         if (Interlocked.CompareExchange(ref _held, held, null) is not null)
         {
@@ -348,12 +348,12 @@ public sealed partial class PostgresCatalog : IMediaCatalog, IHashBankStore, IRe
         if (item.Pdq is { Length: not 32 }) throw new ArgumentException($"a PDQ hash is 32 bytes, got {item.Pdq.Length}", nameof(item));
         foreach (var e in embeddings) EnsureVectorIndex(e.Pack, e.Vector.Length);
         var now = Now();
-        if (_held is { } held && held.Thread == Environment.CurrentManagedThreadId)
+        if (_held is { } held)
         {
-            // Under the detection lock: on the lock's own connection, no retry on another one.
+            // Under the detection lock: on the lock's own connection (one command at a time), no retry on another one.
             try
             {
-                return InsertOn(held.Connection, item, embeddings, submission, now);
+                lock (held) return InsertOn(held.Connection, item, embeddings, submission, now);
             }
             catch (NpgsqlException ex) when (IsTransient(ex) || held.Connection.FullState != ConnectionState.Open)
             {

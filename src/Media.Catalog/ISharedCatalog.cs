@@ -9,15 +9,16 @@ namespace Media.Catalog;
 /// <list type="bullet">
 /// <item>At most one holder at a time across every process of the catalog; a holder that dies (<c>kill -9</c>, lost
 /// connection) releases it at once.</item>
-/// <item>An <see cref="IMediaCatalog.Insert"/> made while holding it commits only if the lock is still held at commit
-/// time; otherwise it writes nothing and throws <see cref="DetectionLockLostException"/>, and the caller decides again.</item>
+/// <item>An <see cref="IMediaCatalog.Insert"/> made through the holding catalog object while it holds the lock commits
+/// only if the lock is still held at commit time; otherwise it writes nothing and throws
+/// <see cref="DetectionLockLostException"/>, and the caller decides again.</item>
 /// <item>Every row committed by a previous holder is visible to the next holder.</item>
 /// </list>
 /// </summary>
 public interface ISharedCatalog
 {
-    /// <summary>Blocks until this process holds the detection lock; dispose to release it. Not reentrant: one holder per
-    /// catalog object at a time (the detector serialises its decisions anyway).</summary>
+    /// <summary>Blocks until this catalog object holds the detection lock; dispose to release it (from any thread). Not
+    /// reentrant: one hold per catalog object at a time (the detector serialises its decisions anyway).</summary>
     /// <exception cref="CatalogException">The database cannot be reached after retrying.</exception>
     IDisposable LockDetection();
 }
