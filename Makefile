@@ -32,12 +32,17 @@ IMAGE_QUERY ?= $(if $(filter samples,$(MEDIA)),samples/2-edited/chelsea-half-siz
 AUDIO_PACK  ?= $(if $(wildcard models/clap-htsat-unfused/audio_model.onnx),models/clap-htsat-unfused,models/fixtures/tone-clap)
 AUDIO_QUERY ?= a low hum
 
-.PHONY: help setup apt restore build test fixtures models bench bench-inputs node-peer run samples heldout clean
+# PostgreSQL 15 and pgvector for the shared catalog (README, "Scale-out on PostgreSQL"): the server, and what building
+# pgvector from Debian's source package needs when no apt source has postgresql-15-pgvector (bookworm has none).
+PG_PACKAGES := postgresql-15 postgresql-server-dev-15 dpkg-dev gcc make
+
+.PHONY: help setup apt postgres restore build test fixtures models bench bench-inputs node-peer run samples heldout clean
 
 help:
 	@echo "make run [MEDIA=DIR]   ingest a folder (default: sample photos) and run a search"
 	@echo "make test              set up, build and run every test"
 	@echo "make build             publish the CLI to bin/media"
+	@echo "make postgres          PostgreSQL 15 and pgvector for the shared catalog (part of make setup)"
 	@echo "make fixtures          regenerate the committed fixture model packs"
 	@echo "make models            download the real model packs (needs internet)"
 	@echo "make packs             turn the nsfwjs MobileNetV2 (npm) into the ONNX pack models/nsfw-mobilenet-v2"
@@ -45,7 +50,7 @@ help:
 	@echo "make bench             the pipeline benchmark beside the Node peer, the index benchmark at 10^6 items (BENCH_INDEX_N), then BenchmarkDotNet"
 
 ## ---- setup (idempotent) ------------------------------------------------------
-setup: apt restore
+setup: apt postgres restore
 
 apt:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
@@ -57,6 +62,22 @@ apt:
 	    ($(SUDO) service rabbitmq-server stop >/dev/null 2>&1 || true); \
 	  fi; \
 	fi
+
+# Idempotent: installs what is missing of PG_PACKAGES, then pgvector (tools/setup-pgvector.sh: skipped when
+# vector.control exists; otherwise postgresql-15-pgvector from apt, or Debian's pgvector source package fetched through a
+# private apt configuration under .deps/apt and built against postgresql-server-dev-15). The cluster Debian creates is
+# stopped (tests start private clusters on loopback ports) unless KEEP_SYSTEM_POSTGRES is set.
+postgres:
+	@missing=$$(for p in $(PG_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "apt: installing $$missing"; \
+	  $(SUDO) apt-get update -qq; \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	  if [ -z "$${KEEP_SYSTEM_POSTGRES:-}" ] && command -v pg_ctlcluster >/dev/null; then \
+	    ($(SUDO) pg_ctlcluster 15 main stop >/dev/null 2>&1 || true); \
+	  fi; \
+	fi
+	@tools/setup-pgvector.sh $(DEPS)
 
 # On a GPU host the GPU package is tried first; a feed without it leaves a marker and the CPU package is used,
 # and `--device auto` then says at start that CUDA cannot engage and why.

@@ -68,7 +68,7 @@ public static class ApiHost
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
         builder.Services.AddMediaServices(options with { Roles = options.Roles | WorkerRoles.Api });
         builder.Services.AddMediaBus(options, trackSubmissions: true, trackWebhookOutcomes: false);
-        builder.Services.AddMediaApi(settings, options.DataDirectory);
+        builder.Services.AddMediaApi(settings, options.DataDirectory, options.Catalog);
         var app = builder.Build();
         try
         {
@@ -99,10 +99,14 @@ public static class ApiHost
     /// and <see cref="MediaBus.AddMediaBus"/> with submission tracking): a catalog reader when no role opened the catalog,
     /// the queries, uploads, fetcher, intake and submissions, API keys, problem details, health checks, OpenAPI and OpenTelemetry.
     /// </summary>
-    public static IServiceCollection AddMediaApi(this IServiceCollection services, ApiSettings settings, string dataDirectory)
+    /// <param name="services">The container.</param>
+    /// <param name="settings">The API's settings.</param>
+    /// <param name="dataDirectory">This node's data folder (uploads; the embedded catalog unless <paramref name="sharedCatalog"/> is given).</param>
+    /// <param name="sharedCatalog">The shared catalog's <c>postgresql://</c> URI, or null.</param>
+    public static IServiceCollection AddMediaApi(this IServiceCollection services, ApiSettings settings, string dataDirectory, string? sharedCatalog = null)
     {
         services.AddSingleton(settings);
-        services.TryAddSingleton<IMediaCatalog>(_ => Catalogs.Open(dataDirectory));
+        services.TryAddSingleton<IMediaCatalog>(_ => Catalogs.Open(sharedCatalog ?? dataDirectory));
         services.AddSingleton(sp => new MediaQueries(sp.GetRequiredService<IMediaCatalog>()));
         services.AddSingleton(sp => new EmbeddingMap(sp.GetRequiredService<IMediaCatalog>(), sp.GetService<Media.Detection.IndexedCatalog>()));
         services.AddSingleton(_ => new UploadStore(dataDirectory));

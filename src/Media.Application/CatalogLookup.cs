@@ -40,7 +40,7 @@ public sealed class CatalogLookup(string dataDirectory, ILogger logger) : IDispo
                 logger.LogWarning("encode: cannot read the catalog: {Error}", ex.Message);
             }
             if (!_warned)
-                logger.LogWarning("encode: no catalog in {Data} yet: every item is encoded, even bytes catalogued elsewhere (point --data at the detect role's catalog)", Path.GetFullPath(dataDirectory));
+                logger.LogWarning("encode: no catalog in {Data} yet: every item is encoded, even bytes catalogued elsewhere (point --data or --catalog at the detect role's catalog)", Catalogs.Describe(dataDirectory));
             _warned = true;
             return null;
         }

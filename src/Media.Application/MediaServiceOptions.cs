@@ -29,6 +29,11 @@ public sealed record MediaServiceOptions
 {
     /// <summary>Catalog folder (<c>--data</c>, <c>MEDIA_DATA</c>, default <c>./data</c>).</summary>
     public string DataDirectory { get; init; } = "data";
+    /// <summary>A shared catalog's <c>postgresql://user:password@host:port/database</c> URI (<c>--catalog</c>,
+    /// <c>Media:Catalog</c>), or null for the embedded catalog under <see cref="DataDirectory"/>.</summary>
+    public string? Catalog { get; init; }
+    /// <summary>Where the catalog is: <see cref="Catalog"/> when set, else <see cref="DataDirectory"/>.</summary>
+    public string CatalogLocation => Catalog ?? DataDirectory;
     /// <summary>Model-pack folders to load.</summary>
     public IReadOnlyList<string> PackDirectories { get; init; } = [];
     public SessionSettings Sessions { get; init; } = new();

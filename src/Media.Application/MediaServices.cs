@@ -31,10 +31,11 @@ public static class MediaServices
         var indexes = (roles & (WorkerRoles.Detect | WorkerRoles.Query)) != 0;
         if (indexes)
         {
-            services.AddSingleton(_ => Catalogs.Open(options.DataDirectory));
+            services.AddSingleton(_ => Catalogs.Open(options.CatalogLocation));
             services.AddSingleton(sp => new IndexedCatalog(sp.GetRequiredService<IMediaCatalog>(), options.Index with
             {
-                SnapshotFile = Path.Combine(options.DataDirectory, "index.snapshot"),
+                // A shared catalog has no node-local snapshot: each node builds its indexes from the catalog at start.
+                SnapshotFile = options.Catalog is null ? Path.Combine(options.DataDirectory, "index.snapshot") : null,
             }, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Media.Index")));
             services.AddHostedService<IndexSnapshotter>();
             services.AddSingleton(sp => new ActivePacks(sp.GetRequiredService<LoadedPacks>(),
@@ -43,7 +44,7 @@ public static class MediaServices
         if ((roles & WorkerRoles.Encode) != 0)
         {
             var log = (IServiceProvider sp) => sp.GetRequiredService<ILoggerFactory>().CreateLogger("Media.Encode");
-            if (!indexes) services.AddSingleton(sp => new CatalogLookup(options.DataDirectory, log(sp)));
+            if (!indexes) services.AddSingleton(sp => new CatalogLookup(options.CatalogLocation, log(sp)));
             services.AddSingleton(sp =>
             {
                 // In memory when this process indexes; otherwise one lookup in the shared catalog per item.
@@ -59,7 +60,8 @@ public static class MediaServices
         }
         if ((roles & WorkerRoles.Detect) != 0)
         {
-            services.AddSingleton(_ => new SequenceGate(options.SequenceGapTimeout));
+            // A submitter's order is kept per process; on a shared catalog its items are spread over many detect nodes.
+            services.AddSingleton(_ => new SequenceGate(options.SequenceGapTimeout, ordered: options.Catalog is null));
             services.AddSingleton(sp =>
             {
                 var store = sp.GetRequiredService<IndexedCatalog>();

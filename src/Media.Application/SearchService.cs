@@ -30,6 +30,8 @@ public sealed class SearchService(IndexedCatalog store, IReadOnlyList<ModelPack>
     /// <summary>Runs a search; a bad request yields a response with <c>Error</c> set and no results.</summary>
     public SearchResponse Search(SearchRequest request)
     {
+        // A shared catalog: answer with every item whose detect transaction committed before this request (any node's).
+        if (store.Catalog is Media.Catalog.ISharedCatalog) store.Refresh();
         try
         {
             var hasText = !string.IsNullOrWhiteSpace(request.Text);

@@ -180,4 +180,7 @@ public sealed record SearchRequest(string? Text = null, string? ImagePath = null
 public sealed record SearchHit(string Id, string Path, string Modality, double Score, string Pack, string? Version = null);
 
 /// <summary>The answer to a <see cref="SearchRequest"/>: hits best first, or an error.</summary>
-public sealed record SearchResponse(SearchHit[] Results, string? Error = null);
+/// <param name="Results">Hits, best first.</param>
+/// <param name="Error">Why the request was refused, or null.</param>
+/// <param name="Node">The query node that answered (<c>host/pid</c>), or null: with many query nodes, which one it was.</param>
+public sealed record SearchResponse(SearchHit[] Results, string? Error = null, string? Node = null);

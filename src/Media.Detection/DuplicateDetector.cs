@@ -42,9 +42,55 @@ public sealed class DuplicateDetector(IndexedCatalog store, DetectionPolicy poli
     /// resolved from its flags by <see cref="DetectionPolicy.Actions"/> (also for a redelivered submission, whose stored
     /// flags are resolved again). Calls are serialised.
     /// </summary>
+    /// <remarks>On a catalog that several detect nodes share (<see cref="ISharedCatalog"/>), each decision holds the
+    /// catalog's detection lock from the catch-up with the other nodes' items to the commit of its own (a burst of items
+    /// waiting at this node keeps it for up to <see cref="ItemsPerDetectionLock"/> decisions), so of two
+    /// near-duplicate copies arriving at two nodes at once, one is decided after the other is catalogued and is flagged
+    /// against it; a redelivered submission finds its stored result whichever node recorded it.</remarks>
+    /// <exception cref="DetectionLockLostException">The lock was lost before the insert committed (nothing written): process again.</exception>
     public SubmissionRecord Process(MediaEncoded item)
     {
-        lock (_gate) return WithAction(ProcessLocked(item));
+        Interlocked.Increment(ref _waiting);
+        lock (_gate)
+        {
+            Interlocked.Decrement(ref _waiting);
+            if (store.Catalog is not ISharedCatalog shared) return WithAction(ProcessLocked(item));
+            try
+            {
+                if (_held is null)
+                {
+                    _held = shared.LockDetection();
+                    _heldItems = 0;
+                }
+                store.Refresh();
+                return WithAction(ProcessLocked(item));
+            }
+            catch
+            {
+                ReleaseDetectionLock(); // a lost lock is not reused
+                throw;
+            }
+            finally
+            {
+                // Kept for the next item already waiting here (a burst costs one hand-over and one catch-up, not one
+                // per item), but at most ItemsPerDetectionLock items, so the other nodes get their turn.
+                if (_held is not null && (++_heldItems >= ItemsPerDetectionLock || Volatile.Read(ref _waiting) == 0)) ReleaseDetectionLock();
+            }
+        }
+    }
+
+    /// <summary>Items decided in a row under one hold of a shared catalog's detection lock, when more are waiting.</summary>
+    public const int ItemsPerDetectionLock = 16;
+
+    IDisposable? _held;
+    int _heldItems;
+    int _waiting;
+
+    void ReleaseDetectionLock()
+    {
+        var held = _held;
+        _held = null;
+        held?.Dispose();
     }
 
     /// <summary>The result with its action resolved from its flags (derived, so the catalog stores no column for it).</summary>

@@ -89,14 +89,32 @@ public sealed class IndexedCatalog : IDisposable
             _log.LogInformation("indexes: {Items} items rebuilt from the catalog in {Seconds:0.0} s", replayed, started.Elapsed.TotalSeconds);
     }
 
-    /// <summary>Applies the catalog rows after <see cref="Watermark"/>; returns how many items it indexed.</summary>
+    /// <summary>
+    /// Applies the catalog rows after <see cref="Watermark"/> up to the catalog's <see cref="IMediaCatalog.LastSeq"/> read
+    /// first, so an item committed between the two reads below is applied by the next catch-up, whole, never its
+    /// embeddings without it (sequences are strictly increasing in commit order, so every row up to that bound is final).
+    /// Returns how many items it indexed.
+    /// </summary>
     int CatchUp()
     {
         var after = Watermark;
+        var upTo = Catalog.LastSeq;
+        if (upTo <= after) return 0;
         var n = 0;
-        foreach (var item in Catalog.Items(after)) { IndexItem(item); n++; }
-        foreach (var (seq, e) in Catalog.Embeddings(after)) IndexEmbedding(seq, e);
+        foreach (var item in Catalog.Items(after).TakeWhile(i => i.Seq <= upTo)) { IndexItem(item); n++; }
+        foreach (var (seq, e) in Catalog.Embeddings(after).TakeWhile(e => e.Seq <= upTo)) IndexEmbedding(seq, e);
         return n;
+    }
+
+    /// <summary>
+    /// Brings the indexes up to date with items other processes catalogued (a shared catalog: detect nodes before each
+    /// decision, query nodes before each answer): one read of the last sequence when nothing is new. Returns how many
+    /// items it indexed. Embeddings that other processes add to items already indexed (reprocessing) are not applied:
+    /// restart the node after a reprocessing job, as with the embedded catalog.
+    /// </summary>
+    public int Refresh()
+    {
+        lock (_writer) return CatchUp();
     }
 
     void IndexItem(CatalogItem item)

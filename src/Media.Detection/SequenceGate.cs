@@ -5,8 +5,14 @@ namespace Media.Detection;
 /// An item waits until every earlier item of its correlation is done, or until <see cref="GapTimeout"/> passes
 /// (an earlier item lost or stuck); it then goes ahead and the gap is skipped — a late item is admitted at once.
 /// Items without a sequence are admitted immediately. Thread-safe.
+/// <para>The order is kept within one process. With several detect nodes on a shared catalog a submitter's items are
+/// spread over the nodes, and a node would wait for gaps that another node fills: there the gate is made with
+/// <c>ordered: false</c> and admits every item at once, and items are decided in the order they reach the catalog's
+/// detection lock (of two near-duplicate copies, the one catalogued first is the original).</para>
 /// </summary>
-public sealed class SequenceGate(TimeSpan gapTimeout)
+/// <param name="gapTimeout">How long an item waits for an earlier one.</param>
+/// <param name="ordered">False: admit every item at once (several detect nodes).</param>
+public sealed class SequenceGate(TimeSpan gapTimeout, bool ordered = true)
 {
     sealed class Stream
     {
@@ -23,7 +29,7 @@ public sealed class SequenceGate(TimeSpan gapTimeout)
     /// <summary>Completes when item <paramref name="sequence"/> of <paramref name="correlation"/> may proceed.</summary>
     public async Task WaitTurnAsync(Guid correlation, long? sequence, CancellationToken cancel = default)
     {
-        if (sequence is not { } seq) return;
+        if (sequence is not { } seq || !ordered) return;
         Task turn;
         lock (_gate)
         {
@@ -52,7 +58,7 @@ public sealed class SequenceGate(TimeSpan gapTimeout)
     /// <summary>Marks item <paramref name="sequence"/> done, admitting the next one.</summary>
     public void Done(Guid correlation, long? sequence)
     {
-        if (sequence is not { } seq) return;
+        if (sequence is not { } seq || !ordered) return;
         lock (_gate)
         {
             var s = StreamOf(correlation);

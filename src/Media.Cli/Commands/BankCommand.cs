@@ -46,10 +46,10 @@ static class BankCommand
     /// <param name="body">The command's work; returns the exit code. <see cref="HashBankException"/> from it exits 2 with its message.</param>
     static int WithStore(ServiceOptions service, ParseResult parse, bool mustExist, Func<IHashBankStore, int> body)
     {
-        var dir = service.DataDirectory(parse);
+        var dir = service.CatalogLocation(parse);
         if (mustExist && !Catalogs.Exists(dir))
         {
-            CliOutput.Error($"no catalog in {Path.GetFullPath(dir)}");
+            CliOutput.Error($"no catalog in {Catalogs.Describe(dir)}");
             return 2;
         }
         try
@@ -70,7 +70,7 @@ static class BankCommand
         var json = CommonOptions.Json();
         var name = Name();
         var action = new Option<string?>("--action") { Description = $"Action label that this bank's matches carry, e.g. review or block (default {HashBank.DefaultAction})" };
-        var command = new Command("create", "Create an empty, enabled bank") { name, action, service.Data, json };
+        var command = new Command("create", "Create an empty, enabled bank") { name, action, service.Data, service.Catalog, json };
         command.SetAction(parse => WithStore(service, parse, mustExist: false, store =>
         {
             var bank = store.CreateBank(parse.GetValue(name)!, parse.GetValue(action) ?? HashBank.DefaultAction);
@@ -91,7 +91,7 @@ static class BankCommand
         {
             Description = "A PDQ list: one 'PDQ[,QUALITY[,NOTE]]' per line (64 hex digits, quality 0-100), as pdq-photo-hasher prints (repeatable)",
         };
-        var command = new Command("add", "Add media files (hashed here) or PDQ lists to a bank, all or nothing") { name, files, csv, service.Data, json };
+        var command = new Command("add", "Add media files (hashed here) or PDQ lists to a bank, all or nothing") { name, files, csv, service.Data, service.Catalog, json };
         command.SetAction(parse =>
         {
             var bankName = parse.GetValue(name)!;
@@ -143,7 +143,7 @@ static class BankCommand
     {
         var service = new ServiceOptions();
         var json = CommonOptions.Json();
-        var command = new Command("list", "Every bank: action, enabled, counts") { service.Data, json };
+        var command = new Command("list", "Every bank: action, enabled, counts") { service.Data, service.Catalog, json };
         command.SetAction(parse => WithStore(service, parse, mustExist: true, store =>
         {
             foreach (var b in store.Banks())
@@ -159,7 +159,7 @@ static class BankCommand
         var service = new ServiceOptions();
         var json = CommonOptions.Json();
         var name = Name();
-        var command = new Command(verb, enabled ? "Match against this bank again" : "Stop matching against this bank, keeping its contents") { name, service.Data, json };
+        var command = new Command(verb, enabled ? "Match against this bank again" : "Stop matching against this bank, keeping its contents") { name, service.Data, service.Catalog, json };
         command.SetAction(parse => WithStore(service, parse, mustExist: true, store =>
         {
             var bank = store.SetBankEnabled(parse.GetValue(name)!, enabled);
@@ -175,7 +175,7 @@ static class BankCommand
         var service = new ServiceOptions();
         var json = CommonOptions.Json();
         var name = Name();
-        var command = new Command("remove", "Delete a bank and its contents (flags already recorded keep its name)") { name, service.Data, json };
+        var command = new Command("remove", "Delete a bank and its contents (flags already recorded keep its name)") { name, service.Data, service.Catalog, json };
         command.SetAction(parse => WithStore(service, parse, mustExist: true, store =>
         {
             var bankName = parse.GetValue(name)!;

@@ -24,8 +24,8 @@ static class EvaluateCommand
         service.AddDetectionTo(command);
         command.SetAction(parse =>
         {
-            var dir = service.DataDirectory(parse);
-            if (!Catalogs.Exists(dir)) { CliOutput.Error($"no catalog in {Path.GetFullPath(dir)}: ingest first"); return 2; }
+            var dir = service.CatalogLocation(parse);
+            if (!Catalogs.Exists(dir)) { CliOutput.Error($"no catalog in {Catalogs.Describe(dir)}: ingest first"); return 2; }
             var options = service.Build(parse, WorkerRoles.None);
             var truthFile = parse.GetValue(truth)!;
             var packs = new List<ModelPack>();

@@ -51,7 +51,7 @@ static class IngestCommand
                 var roles = inMemory ? WorkerRoles.All : WorkerRoles.None;
                 host = MediaHost.Build(service.Build(parse, roles), logging, trackSubmissions: true);
                 // On a broker the file stamps are this submitter's own record, in the catalog under --data.
-                if (!inMemory) ownCatalog = Catalogs.Open(service.DataDirectory(parse));
+                if (!inMemory) ownCatalog = Catalogs.Open(service.CatalogLocation(parse));
             }
             catch (Exception ex) when (ex is ModelPackException or ExecutionProviderException or FormatException or ArgumentException or Media.Codecs.MediaRejectedException or CatalogException)
             {

@@ -19,13 +19,13 @@ static class JobsCommand
     {
         var service = new ServiceOptions();
         var json = CommonOptions.Json();
-        var command = new Command("jobs", "Reprocessing jobs: running and finished, with what is missing") { json, service.Data };
+        var command = new Command("jobs", "Reprocessing jobs: running and finished, with what is missing") { json, service.Data, service.Catalog };
         command.SetAction(parse =>
         {
-            var dir = service.DataDirectory(parse);
+            var dir = service.CatalogLocation(parse);
             if (!Catalogs.Exists(dir))
             {
-                CliOutput.Error($"no catalog in {Path.GetFullPath(dir)}");
+                CliOutput.Error($"no catalog in {Catalogs.Describe(dir)}");
                 return 2;
             }
             try

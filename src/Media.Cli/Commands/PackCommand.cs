@@ -28,16 +28,17 @@ static class PackCommand
         var json = CommonOptions.Json();
         command.Options.Add(json);
         command.Options.Add(service.Data);
+        command.Options.Add(service.Catalog);
         var key = new Argument<string>("NAME@VERSION") { Description = "Pack name and version, as in pack.json" };
         var force = new Option<bool>("--force") { Description = "Activate even though the version does not cover the catalog" };
         if (command.Name != "list") command.Arguments.Add(key);
         if (command.Name == "activate") command.Options.Add(force);
         command.SetAction(parse =>
         {
-            var dir = service.DataDirectory(parse);
+            var dir = service.CatalogLocation(parse);
             if (!Catalogs.Exists(dir))
             {
-                CliOutput.Error($"no catalog in {Path.GetFullPath(dir)}");
+                CliOutput.Error($"no catalog in {Catalogs.Describe(dir)}");
                 return 2;
             }
             try

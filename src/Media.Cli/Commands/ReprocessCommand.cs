@@ -35,10 +35,10 @@ static class ReprocessCommand
                 CliOutput.Error("give exactly one --pack DIR: the pack@version to embed the catalog with");
                 return 2;
             }
-            var data = service.DataDirectory(parse);
+            var data = service.CatalogLocation(parse);
             if (!Catalogs.Exists(data))
             {
-                CliOutput.Error($"no catalog in {Path.GetFullPath(data)}");
+                CliOutput.Error($"no catalog in {Catalogs.Describe(data)}");
                 return 2;
             }
             PackKey key;

@@ -74,7 +74,7 @@ static class SearchCommand
                 }
                 var query = t ?? i ?? a!;
                 if (parse.GetValue(json))
-                    CliOutput.Line(new { query, results = response.Results.Select(r => new { id = r.Id, path = r.Path, modality = r.Modality, score = r.Score, pack = r.Pack, version = r.Version }) });
+                    CliOutput.Line(new { query, node = response.Node, results = response.Results.Select(r => new { id = r.Id, path = r.Path, modality = r.Modality, score = r.Score, pack = r.Pack, version = r.Version }) });
                 else
                 {
                     Console.WriteLine($"search: {query}");

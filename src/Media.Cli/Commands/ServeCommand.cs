@@ -59,7 +59,7 @@ static class ServeCommand
             {
                 var options = host.Services.GetRequiredService<MediaServiceOptions>();
                 IEnumerable<ModelPack> packs = host.Services.GetService<LoadedPacks>() ?? Enumerable.Empty<ModelPack>();
-                Console.Error.WriteLine($"media serve: roles {chosen}, transport {options.Transport}, packs [{string.Join(", ", packs.Select(p => p.Key))}], data {Path.GetFullPath(options.DataDirectory)}");
+                Console.Error.WriteLine($"media serve: roles {chosen}, transport {options.Transport}, packs [{string.Join(", ", packs.Select(p => p.Key))}], catalog {Catalogs.Describe(options.CatalogLocation)}");
                 await host.StartAsync(cancel);
                 await host.WaitForShutdownAsync(CancellationToken.None); // SIGTERM/SIGINT
                 Console.Error.WriteLine("media serve: draining in-flight messages");

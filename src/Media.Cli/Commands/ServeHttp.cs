@@ -40,7 +40,7 @@ static class ServeHttp
         try
         {
             IEnumerable<ModelPack> packs = app.Services.GetService<LoadedPacks>() ?? Enumerable.Empty<ModelPack>();
-            Console.Error.WriteLine($"media serve: roles {roles}, transport {options.Transport}, packs [{string.Join(", ", packs.Select(p => p.Key))}], data {Path.GetFullPath(options.DataDirectory)}");
+            Console.Error.WriteLine($"media serve: roles {roles}, transport {options.Transport}, packs [{string.Join(", ", packs.Select(p => p.Key))}], catalog {Catalogs.Describe(options.CatalogLocation)}");
             if (notice.Length > 0) Console.Error.WriteLine($"media serve: {notice}");
             await app.StartAsync(cancel);
             foreach (var url in app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [])

@@ -11,6 +11,10 @@ namespace Media.Cli.Commands;
 sealed class ServiceOptions
 {
     public Option<string?> Data { get; } = new("--data") { Description = "Catalog folder (default: $MEDIA_DATA, Media:Data, ./data)" };
+    public Option<string?> Catalog { get; } = new("--catalog")
+    {
+        Description = "Shared catalog postgresql://user:password@host:port/database instead of the folder of --data (many detect and query nodes). Configuration: Media:Catalog, $MEDIA_CATALOG",
+    };
     public Option<string[]> Packs { get; } = new("--pack") { Description = "Model pack folder (repeatable; default: Media:Packs)", AllowMultipleArgumentsPerToken = false };
     public Option<string?> Device { get; } = CommonOptions.Device();
     public Option<int?> Threads { get; } = CommonOptions.Threads();
@@ -32,6 +36,7 @@ sealed class ServiceOptions
         command.Options.Add(Transport);
         command.Options.Add(RabbitMq);
         command.Options.Add(Data);
+        command.Options.Add(Catalog);
         command.Options.Add(Packs);
         command.Options.Add(Device);
         command.Options.Add(Threads);
@@ -41,6 +46,13 @@ sealed class ServiceOptions
     /// <summary>The catalog folder: <c>--data</c>, else <c>MEDIA_DATA</c>, else <c>Media:Data</c>, else <c>./data</c>.</summary>
     public string DataDirectory(ParseResult parse) =>
         parse.GetValue(Data) ?? Environment.GetEnvironmentVariable("MEDIA_DATA") ?? CommonOptions.Configuration["Media:Data"] ?? "data";
+
+    /// <summary>The shared catalog's URI: <c>--catalog</c>, else <c>MEDIA_CATALOG</c>, else <c>Media:Catalog</c>; null for the embedded catalog.</summary>
+    public string? SharedCatalog(ParseResult parse) =>
+        (parse.GetValue(Catalog) ?? Environment.GetEnvironmentVariable("MEDIA_CATALOG") ?? CommonOptions.Configuration["Media:Catalog"]) is { Length: > 0 } c ? c : null;
+
+    /// <summary>Where the catalog is: the shared catalog's URI when one is given, else the data folder.</summary>
+    public string CatalogLocation(ParseResult parse) => SharedCatalog(parse) ?? DataDirectory(parse);
 
     /// <summary>The transport: <c>--transport</c>, else <c>Media:Bus:Transport</c>, else <c>rabbitmq</c> when <c>--rabbitmq</c> is given, else <c>inmemory</c>.</summary>
     public string TransportName(ParseResult parse) =>
@@ -54,6 +66,7 @@ sealed class ServiceOptions
         return new MediaServiceOptions
         {
             DataDirectory = DataDirectory(parse),
+            Catalog = SharedCatalog(parse),
             PackDirectories = packs,
             Sessions = CommonOptions.Sessions(parse.GetValue(Device), parse.GetValue(Threads)) with
             {

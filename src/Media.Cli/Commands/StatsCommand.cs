@@ -12,13 +12,13 @@ static class StatsCommand
     {
         var service = new ServiceOptions();
         var json = CommonOptions.Json();
-        var command = new Command("stats", "Counts of the catalog") { json, service.Data };
+        var command = new Command("stats", "Counts of the catalog") { json, service.Data, service.Catalog };
         command.SetAction(parse =>
         {
-            var dir = service.DataDirectory(parse);
+            var dir = service.CatalogLocation(parse);
             if (!Catalogs.Exists(dir))
             {
-                CliOutput.Error($"no catalog in {Path.GetFullPath(dir)}");
+                CliOutput.Error($"no catalog in {Catalogs.Describe(dir)}");
                 return 2;
             }
             CatalogStats s;

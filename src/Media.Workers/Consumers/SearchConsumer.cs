@@ -7,7 +7,10 @@ namespace Media.Workers.Consumers;
 /// <summary>Query role: answers <see cref="SearchRequest"/> with <see cref="SearchResponse"/> (request/response) through <see cref="SearchService"/>.</summary>
 public sealed class SearchConsumer(SearchService search) : IConsumer<SearchRequest>
 {
-    public Task Consume(ConsumeContext<SearchRequest> context) => context.RespondAsync(search.Search(context.Message));
+    /// <summary>This process, as <c>host/pid</c>: the <see cref="SearchResponse.Node"/> of its answers.</summary>
+    public static string NodeName { get; } = $"{Environment.MachineName}/{Environment.ProcessId}";
+
+    public Task Consume(ConsumeContext<SearchRequest> context) => context.RespondAsync(search.Search(context.Message) with { Node = NodeName });
 }
 
 /// <summary>The query endpoint: one search per core at a time.</summary>

@@ -52,7 +52,7 @@ public sealed class WebPageBrowserTests
             Assert.Equal(4, results.Count);
             Assert.Contains(results[0].GetAttribute("data-id"), new[] { ApiMaterial.Id(items[0]), ApiMaterial.Id(items[1]) });
             Assert.NotNull(results[0].FindElement(By.CssSelector("img")).GetAttribute("src"));
-            wait.Until(d => (bool)((IJavaScriptExecutor)d).ExecuteScript("return [...document.querySelectorAll('#results img')].every(i => i.complete && i.naturalWidth > 0)"));
+            wait.Until(d => ((IJavaScriptExecutor)d).ExecuteScript("return [...document.querySelectorAll('#results img')].every(i => i.complete && i.naturalWidth > 0)") is true);
 
             // Open the red original: its near-duplicate side by side.
             browser.FindElements(By.CssSelector("#results .result")).First(e => e.GetAttribute("data-id") == ApiMaterial.Id(red)).Click();
