@@ -4,6 +4,7 @@ using Media.Contracts.V1;
 using Media.Detection;
 using Media.Embeddings.Encoders;
 using Media.Embeddings.Packs;
+using Media.Embeddings.Pipeline;
 
 namespace Media.Application;
 
@@ -45,7 +46,7 @@ public sealed class SearchService(IndexedCatalog store, IReadOnlyList<ModelPack>
 
             if (hasItem) return SearchByItem(request, candidates);
             var hits = new List<SearchHit>();
-            var image = hasImage ? DecodeQuery(request, candidates.Select(p => p.Image?.Preprocessing.Size ?? 0).Max()) : null;
+            var image = hasImage ? DecodeQuery(request, candidates) : null;
             var audioBytes = hasAudio ? request.Audio ?? new SourceReader(_decoder.Limits).ReadFile(request.AudioPath!) : null;
             var answered = false;
             foreach (var pack in candidates)
@@ -101,11 +102,12 @@ public sealed class SearchService(IndexedCatalog store, IReadOnlyList<ModelPack>
         return new SearchResponse([.. hits.GroupBy(h => h.Id).Select(g => g.MaxBy(h => h.Score)!).OrderByDescending(h => h.Score).Take(request.K)]);
     }
 
-    /// <summary>Decodes the query image once, large enough for every candidate pack's preprocessing.</summary>
-    RgbImage DecodeQuery(SearchRequest r, int minShortSide)
+    /// <summary>Decodes the query image once, as ingest decodes for these packs (<see cref="EncodeStage.ImageDecodeOptions"/>):
+    /// the same pixels give the same embedding, so a catalogued file finds itself with similarity 1.</summary>
+    RgbImage DecodeQuery(SearchRequest r, IEnumerable<ModelPack> candidates)
     {
         var bytes = r.Image ?? new SourceReader(_decoder.Limits).ReadFile(r.ImagePath!);
-        return _decoder.Decode(bytes, new DecodeOptions { MinShortSide = minShortSide }).Image;
+        return _decoder.Decode(bytes, EncodeStage.ImageDecodeOptions(candidates)).Image;
     }
 
     static SearchResponse Fail(string error) => new([], error);

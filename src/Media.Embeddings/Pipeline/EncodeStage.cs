@@ -73,11 +73,21 @@ public sealed class EncodeStage : IAsyncDisposable
         _imageTowers = packs.Where(p => p.HasImage)
             .Select(p => (p, new ClipImagePreprocessor(p.Image!.Preprocessing), new InferenceBatcher(p.Image!, _settings.MaxBatch))).ToArray();
         _cpu = new SemaphoreSlim(_settings.DecodeParallelism > 0 ? _settings.DecodeParallelism : Environment.ProcessorCount);
-        var encoderSide = _imageTowers.Select(t => t.Pack.Image!.Preprocessing.Size).DefaultIfEmpty(0).Max();
-        var minSide = _settings.PerceptualHashes ? Math.Max(PdqHasher.ReferenceSide, encoderSide) : Math.Max(1, encoderSide);
-        // A resampler without antialiasing (nsfwjs's align-corners bilinear) must see the full-resolution pixels its reference sees.
-        var fullResolution = _settings.ExactPdq || _imageTowers.Any(t => t.Pack.Image!.Preprocessing.NeedsFullResolution);
-        _decodeOptions = fullResolution ? DecodeOptions.FullResolution : new DecodeOptions { MinShortSide = minSide };
+        _decodeOptions = _settings.ExactPdq ? DecodeOptions.FullResolution : ImageDecodeOptions(packs, _settings.PerceptualHashes);
+    }
+
+    /// <summary>
+    /// How images are decoded for these packs' image towers (and PDQ when <paramref name="perceptualHashes"/>): DCT-scaled
+    /// to at least the largest tower's input side (and PDQ's 512 px), or at full resolution when a tower's resampler has no
+    /// antialiasing (nsfwjs's align-corners bilinear must see the pixels its reference sees). Ingest decodes with this, and
+    /// so does a search by image, so a catalogued file searched for embeds exactly as it did when it was indexed.
+    /// </summary>
+    public static DecodeOptions ImageDecodeOptions(IEnumerable<ModelPack> packs, bool perceptualHashes = true)
+    {
+        var towers = packs.Where(p => p.HasImage).Select(p => p.Image!.Preprocessing).ToArray();
+        if (towers.Any(t => t.NeedsFullResolution)) return DecodeOptions.FullResolution;
+        var encoderSide = towers.Select(t => t.Size).DefaultIfEmpty(0).Max();
+        return new DecodeOptions { MinShortSide = perceptualHashes ? Math.Max(PdqHasher.ReferenceSide, encoderSide) : Math.Max(1, encoderSide) };
     }
 
     /// <summary>Encodes a batch of submissions; one result per submission, in order (<see cref="MediaEncoded.Error"/> set for a rejected one).</summary>

@@ -63,5 +63,14 @@ public class NsfwNearDuplicateTests(Xunit.Abstractions.ITestOutputHelper output)
         }
         output.WriteLine($"{flagged} of {photos.Length} crops flagged by the embedding; {pdq} by PDQ");
         Assert.True(flagged >= 9, $"only {flagged} of {photos.Length} crops were flagged as near-duplicates of their originals");
+
+        // A search by a catalogued file decodes it as ingest did (full resolution for this pack), so it finds itself
+        // with similarity 1 (decoded at the pack's input size instead, a photo of ../shared/pdq scored 0.947 against itself).
+        var original = Path.Combine(originals, Path.GetFileName(photos[0]));
+        var search = CliRunner.Run("search", "--data", tmp["data"], "--pack", Nsfw, "--image", original, "--k", "1", "--json");
+        Assert.True(search.ExitCode == 0, search.Stderr);
+        var top = JsonDocument.Parse(search.Stdout).RootElement.GetProperty("results")[0];
+        Assert.Equal(Id(Path.Combine("1-originals", Path.GetFileName(photos[0]))), top.GetProperty("id").GetString());
+        Assert.True(top.GetProperty("score").GetDouble() > 0.9999, $"the photo scored {top.GetProperty("score").GetDouble()} against itself");
     }
 }
