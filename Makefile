@@ -52,31 +52,27 @@ help:
 ## ---- setup (idempotent) ------------------------------------------------------
 setup: apt postgres restore
 
-apt:
-	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+# $(call apt_install,PACKAGES,AFTER): installs those of PACKAGES not installed yet, then runs the shell command AFTER
+# (only when something was installed: e.g. stopping a service that Debian started on install).
+define apt_install
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "apt: installing $$missing"; \
 	  $(SUDO) apt-get update -qq; \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
-	  if command -v rabbitmqctl >/dev/null && [ -z "$${KEEP_SYSTEM_RABBITMQ:-}" ]; then \
-	    ($(SUDO) service rabbitmq-server stop >/dev/null 2>&1 || true); \
-	  fi; \
+	  $(2); \
 	fi
+endef
+
+apt:
+	$(call apt_install,$(APT_PACKAGES),if command -v rabbitmqctl >/dev/null && [ -z "$${KEEP_SYSTEM_RABBITMQ:-}" ]; then ($(SUDO) service rabbitmq-server stop >/dev/null 2>&1 || true); fi)
 
 # Idempotent: installs what is missing of PG_PACKAGES, then pgvector (tools/setup-pgvector.sh: skipped when
 # vector.control exists; otherwise postgresql-15-pgvector from apt, or Debian's pgvector source package fetched through a
 # private apt configuration under .deps/apt and built against postgresql-server-dev-15). The cluster Debian creates is
 # stopped (tests start private clusters on loopback ports) unless KEEP_SYSTEM_POSTGRES is set.
 postgres:
-	@missing=$$(for p in $(PG_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-	  echo "apt: installing $$missing"; \
-	  $(SUDO) apt-get update -qq; \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
-	  if [ -z "$${KEEP_SYSTEM_POSTGRES:-}" ] && command -v pg_ctlcluster >/dev/null; then \
-	    ($(SUDO) pg_ctlcluster 15 main stop >/dev/null 2>&1 || true); \
-	  fi; \
-	fi
+	$(call apt_install,$(PG_PACKAGES),if [ -z "$${KEEP_SYSTEM_POSTGRES:-}" ] && command -v pg_ctlcluster >/dev/null; then ($(SUDO) pg_ctlcluster 15 main stop >/dev/null 2>&1 || true); fi)
 	@tools/setup-pgvector.sh $(DEPS)
 
 # On a GPU host the GPU package is tried first; a feed without it leaves a marker and the CPU package is used,
