@@ -159,13 +159,17 @@ public sealed class DuplicateDetector(IndexedCatalog store, DetectionPolicy poli
         return store.Catalog.FindSubmission(result.SubmissionId) ?? result; // another node may have recorded it first
     }
 
-    /// <summary>PDQ: a range query per dihedral variant among hashes of sufficient quality, then the earliest hit.</summary>
+    /// <summary>PDQ: one batch of range queries, a query per dihedral variant, among hashes of sufficient quality; then
+    /// the earliest hit, at its distance to the nearest variant.</summary>
     CatalogFlag? PdqFlag(MediaEncoded item, ModalityPolicy rules)
     {
         if (item.Pdq is null || item.PdqQuality < rules.PdqMinQuality) return null;
+        var variants = item.PdqDihedral ?? [item.Pdq];
+        var queries = new byte[variants.Length * PdqHash.Bytes];
+        for (var v = 0; v < variants.Length; v++) PdqHash.Parse(variants[v]).WriteBytes(queries.AsSpan(v * PdqHash.Bytes));
         var best = new Dictionary<long, int>();
-        foreach (var variant in item.PdqDihedral ?? [item.Pdq])
-            foreach (var hit in store.Pdq.RangeSearch(PdqHash.Parse(variant).ToBytes(), rules.PdqMaxDistance, seq => store.PdqQuality(seq) >= rules.PdqMinQuality))
+        foreach (var hits in store.Pdq.RangeSearchBatch(queries, rules.PdqMaxDistance, seq => store.PdqQuality(seq) >= rules.PdqMinQuality))
+            foreach (var hit in hits)
                 best[hit.Id] = Math.Min(hit.Distance, best.GetValueOrDefault(hit.Id, int.MaxValue));
         if (best.Count == 0) return null;
         var original = best.Keys.Min();

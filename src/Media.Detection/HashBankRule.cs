@@ -102,8 +102,8 @@ public sealed class HashBankRule : IFlagRule
             if (pdqVariants.Count > 0 && pdqQuality >= image.PdqMinQuality && _pdq.Count > 0)
             {
                 bool Usable(long id) => EnabledBank(id) is not null && _entries[id].Quality is var q && (q < 0 || q >= image.PdqMinQuality);
-                foreach (var variant in pdqVariants)
-                    foreach (var hit in _pdq.RangeSearch(variant, image.PdqMaxDistance, Usable))
+                foreach (var hits in _pdq.RangeSearchBatch([.. pdqVariants.SelectMany(v => v)], image.PdqMaxDistance, Usable))
+                    foreach (var hit in hits)
                         Offer(_entries[hit.Id].Bank, FlagMethods.Pdq, hit.Distance, image.PdqMaxDistance);
             }
 

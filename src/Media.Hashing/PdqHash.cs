@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Globalization;
 using System.Numerics;
 
@@ -43,8 +44,27 @@ public readonly record struct PdqHash(ulong W0, ulong W1, ulong W2, ulong W3)
         return new PdqHash(Word(3), Word(2), Word(1), Word(0));
     }
 
+    /// <summary>Bytes in <see cref="ToBytes"/>'s form.</summary>
+    public const int Bytes = Bits / 8;
+
     /// <summary>The hash as 32 bytes, big-endian (the hex form's byte order), for storage.</summary>
-    public byte[] ToBytes() => Convert.FromHexString(ToString());
+    public byte[] ToBytes()
+    {
+        var bytes = new byte[Bytes];
+        WriteBytes(bytes);
+        return bytes;
+    }
+
+    /// <summary>Writes <see cref="ToBytes"/>'s 32 bytes to the start of <paramref name="destination"/>.</summary>
+    /// <exception cref="ArgumentException">Fewer than 32 bytes of room.</exception>
+    public void WriteBytes(Span<byte> destination)
+    {
+        if (destination.Length < Bytes) throw new ArgumentException($"a PDQ hash needs {Bytes} bytes, got {destination.Length}", nameof(destination));
+        BinaryPrimitives.WriteUInt64BigEndian(destination, W3);
+        BinaryPrimitives.WriteUInt64BigEndian(destination[8..], W2);
+        BinaryPrimitives.WriteUInt64BigEndian(destination[16..], W1);
+        BinaryPrimitives.WriteUInt64BigEndian(destination[24..], W0);
+    }
 
     /// <summary>Inverse of <see cref="ToBytes"/>.</summary>
     public static PdqHash FromBytes(ReadOnlySpan<byte> bytes) => Parse(Convert.ToHexStringLower(bytes));

@@ -26,6 +26,22 @@ public interface IBinaryIndex
     /// <summary>Every code within <paramref name="maxDistance"/> bits (inclusive) of <paramref name="query"/>, in ascending id order.</summary>
     BinaryNeighbor[] RangeSearch(ReadOnlySpan<byte> query, int maxDistance, Func<long, bool>? filter = null);
 
+    /// <summary>
+    /// Range search for n queries at once (faiss's <c>range_search</c> over n queries): <paramref name="queries"/> holds
+    /// n codes of <see cref="Bits"/>/8 bytes back to back; result i holds every code within <paramref name="maxDistance"/>
+    /// bits of query i, in ascending id order, as <see cref="RangeSearch"/> would return it. Implementations share what
+    /// the queries have in common (a lock, a pass over rows not yet in tables); this default asks one query at a time.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="queries"/> is not a whole number of codes.</exception>
+    BinaryNeighbor[][] RangeSearchBatch(ReadOnlySpan<byte> queries, int maxDistance, Func<long, bool>? filter = null)
+    {
+        var size = Bits / 8;
+        if (queries.Length % size != 0) throw new ArgumentException($"expected whole {Bits}-bit codes ({size} bytes each), got {queries.Length} bytes", nameof(queries));
+        var results = new BinaryNeighbor[queries.Length / size][];
+        for (var i = 0; i < results.Length; i++) results[i] = RangeSearch(queries.Slice(i * size, size), maxDistance, filter);
+        return results;
+    }
+
     /// <summary>Removes these ids (absent ones are ignored); returns how many were removed.</summary>
     int Remove(IEnumerable<long> ids);
 

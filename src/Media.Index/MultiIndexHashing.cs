@@ -165,34 +165,47 @@ public sealed class MultiIndexHashing : IBinaryIndex
         RangeSearch(query, maxDistance, filter, out _);
 
     /// <inheritdoc cref="RangeSearch(ReadOnlySpan{byte}, int, Func{long, bool}?)"/>
-    internal BinaryNeighbor[] RangeSearch(ReadOnlySpan<byte> query, int maxDistance, Func<long, bool>? filter, out MihQueryStats stats)
+    internal BinaryNeighbor[] RangeSearch(ReadOnlySpan<byte> query, int maxDistance, Func<long, bool>? filter, out MihQueryStats stats) =>
+        RangeSearchBatch(Words(query), maxDistance, filter, out stats)[0];
+
+    /// <inheritdoc/>
+    /// <remarks>The queries share one read lock and one pass over the tail (each tail row's code is read once for all
+    /// of them): detection asks for a PDQ hash's 8 dihedral variants together.</remarks>
+    public BinaryNeighbor[][] RangeSearchBatch(ReadOnlySpan<byte> queries, int maxDistance, Func<long, bool>? filter = null) =>
+        RangeSearchBatch(BatchWords(queries), maxDistance, filter, out _);
+
+    /// <summary><see cref="RangeSearchBatch(ReadOnlySpan{byte}, int, Func{long, bool}?)"/> over codes as words; the
+    /// stats are summed over the queries.</summary>
+    internal BinaryNeighbor[][] RangeSearchBatch(ReadOnlySpan<ulong> queries, int maxDistance, Func<long, bool>? filter, out MihQueryStats stats)
     {
-        Span<ulong> q = stackalloc ulong[_words];
-        Words(query).CopyTo(q);
+        var n = queries.Length / _words;
+        var hits = new List<(int Row, int D)>[n];
+        for (var i = 0; i < n; i++) hits[i] = [];
         stats = default;
-        if (maxDistance < 0) return [];
-        var hits = new List<(int Row, int D)>();
+        if (maxDistance < 0) return [.. hits.Select(_ => Array.Empty<BinaryNeighbor>())];
+        // Copied: the words are read many times, and a caller's byte span need not be 8-byte aligned.
+        Span<ulong> q = queries.Length <= 64 ? stackalloc ulong[queries.Length] : new ulong[queries.Length];
+        queries.CopyTo(q);
+        Span<bool> scanAll = n <= 64 ? stackalloc bool[n] : new bool[n];
         EnterQuery();
         try
         {
             // r = m·s + a: positions 0…a within s bits, the rest within s − 1 (skipped when s = 0).
             var s = Math.Min(maxDistance / _positions, SubstringBits);
             var a = maxDistance - s * _positions;
-            if (!PlanRange(q, s, a, out stats))
+            long probes = 0, candidates = 0;
+            for (var i = 0; i < n; i++)
             {
-                ScanRange(q, maxDistance, 0, _rows, hits);
+                scanAll[i] = !ProbeRange(q.Slice(i * _words, _words), s, a, maxDistance, hits[i], out var one);
+                probes += one.Probes;
+                candidates += one.Candidates;
             }
-            else
-            {
-                // Gather every candidate row first, then verify them with the codes prefetched a few rows ahead:
-                // verification is a random access into the codes, and overlapping those misses halves its cost at 10⁶.
-                var rows = ArrayPool<int>.Shared.Rent((int)(stats.Candidates - (_rows - _indexed)));
-                var n = GatherRange(q, s, a, maxDistance, rows);
-                VerifyRange(q, maxDistance, rows.AsSpan(0, n), hits);
-                ArrayPool<int>.Shared.Return(rows);
-                ScanRange(q, maxDistance, _indexed, _rows, hits);
-            }
-            return Collect(hits, filter);
+            // Every query reads the tail; one that found probing dearer than a scan reads every row instead.
+            ScanRange(q, scanAll, maxDistance, hits);
+            stats = new MihQueryStats((int)probes, candidates, scanAll.Contains(true));
+            var results = new BinaryNeighbor[n][];
+            for (var i = 0; i < n; i++) results[i] = Collect(hits[i], filter);
+            return results;
         }
         finally { _lock.ExitReadLock(); }
     }
@@ -229,7 +242,7 @@ public sealed class MultiIndexHashing : IBinaryIndex
                     if (s > SubstringBits) break;
                     int from = WeightStart[s], to = WeightStart[s + 1];
                     var levelProbes = _positions * (to - from);
-                    var levelCandidates = levelProbes * ProbeCost > _rows ? long.MaxValue : CountCandidates(q, from, to, -1);
+                    var levelCandidates = levelProbes * ProbeCost > _rows ? long.MaxValue : CountCandidates(q, from, to);
                     var cost = levelProbes * ProbeCost + levelCandidates * CandidateCost;
                     if (spent + cost > _rows) { linear = true; break; }
                     spent += cost;
@@ -389,29 +402,6 @@ public sealed class MultiIndexHashing : IBinaryIndex
 
     bool TooManyTombstones => _deadRows > Math.Max(_tailLimit, _rows / 8);
 
-    /// <summary>Whether probing beats a linear scan for a range search of radius m·s + a; the plan's cost either way.</summary>
-    bool PlanRange(ReadOnlySpan<ulong> q, int s, int a, out MihQueryStats stats)
-    {
-        if (_offsets is null) { stats = new MihQueryStats(0, _rows, true); return false; }
-        long probes = 0;
-        for (var p = 0; p < _positions; p++)
-        {
-            var radius = p <= a ? s : s - 1;
-            if (radius >= 0) probes += WeightStart[radius + 1];
-        }
-        if (probes * ProbeCost > _rows && !NeverScan) { stats = new MihQueryStats(0, _rows, true); return false; }
-        long candidates = 0;
-        for (var p = 0; p < _positions; p++)
-        {
-            var radius = p <= a ? s : s - 1;
-            if (radius >= 0) candidates += CountCandidates(q, 0, WeightStart[radius + 1], p);
-        }
-        var tail = _rows - _indexed;
-        if (probes * ProbeCost + candidates * RangeCandidateCost(s * _positions + a) + tail > _rows && !NeverScan) { stats = new MihQueryStats(0, _rows, true); return false; }
-        stats = new MihQueryStats((int)probes, candidates + tail, false);
-        return true;
-    }
-
     /// <summary>
     /// What a range query's candidate costs, in scan rows: its table entry read in sequence (≈ 1), plus a random-access
     /// verification (<see cref="CandidateCost"/>) for the share of unrelated rows whose fold passes, P(Binomial(128, ½) ≤ r)
@@ -434,11 +424,11 @@ public sealed class MultiIndexHashing : IBinaryIndex
         return sign * y;
     }
 
-    /// <summary>Rows the masks [from, to) would return in position <paramref name="only"/>, or in every position when it is −1.</summary>
-    long CountCandidates(ReadOnlySpan<ulong> q, int from, int to, int only)
+    /// <summary>Rows the masks [from, to) would return over every position.</summary>
+    long CountCandidates(ReadOnlySpan<ulong> q, int from, int to)
     {
         long n = 0;
-        for (var p = only < 0 ? 0 : only; p < (only < 0 ? _positions : only + 1); p++)
+        for (var p = 0; p < _positions; p++)
         {
             var off = _offsets![p];
             var v = Substring(q, p);
@@ -467,62 +457,84 @@ public sealed class MultiIndexHashing : IBinaryIndex
     }
 
     /// <summary>
-    /// A range query's candidates: the rows under every look-up of the plan (positions 0…a within s bits, the rest
-    /// within s − 1) whose folds lie within <paramref name="maxDistance"/>. Each look-up is two dependent random reads
-    /// (its offsets, then its bucket), about 550 cache misses per query at 10⁶ rows; taken one after the other they
-    /// wait on each other, so this works in three passes over all look-ups: bucket numbers (prefetching the offsets),
-    /// bucket bounds (prefetching the buckets), then the buckets' entries.
+    /// A range query of radius r = m·s + a through the tables, unless a linear scan would cost less: looks up every
+    /// substring value of the plan (positions 0…a within s bits, the rest within s − 1), keeps the rows whose folds lie
+    /// within r and verifies them by their codes into <paramref name="hits"/>; the tail is left to
+    /// <see cref="ScanRange"/>. Each look-up is two dependent random reads (its offsets, then its bucket), about 550
+    /// cache misses per query at 10⁶ rows; taken one after the other they wait on each other, so this works in three
+    /// passes over all look-ups: bucket numbers (prefetching the offsets), bucket bounds (prefetching the buckets, and
+    /// counting the candidates, which decides between probing and a scan), then the buckets' entries. Returns false,
+    /// having added nothing, when the query should scan every row instead; the stats say what the plan cost.
     /// </summary>
-    int GatherRange(ReadOnlySpan<ulong> q, int s, int a, int maxDistance, int[] rows)
+    bool ProbeRange(ReadOnlySpan<ulong> q, int s, int a, int maxDistance, List<(int Row, int D)> hits, out MihQueryStats stats)
     {
+        stats = new MihQueryStats(0, _rows, true);
+        if (_offsets is null) return false;
         var lookups = 0;
         for (var p = 0; p < _positions; p++)
         {
             var radius = p <= a ? s : s - 1;
             if (radius >= 0) lookups += WeightStart[radius + 1];
         }
+        if (lookups * ProbeCost > _rows && !NeverScan) return false;
         var plan = ArrayPool<int>.Shared.Rent(3 * lookups);
-        var offsets = _offsets!;
-        var postings = _postings!;
-        var k = 0;
-        for (var p = 0; p < _positions; p++)
+        try
         {
-            var radius = p <= a ? s : s - 1;
-            if (radius < 0) continue;
-            var v = Substring(q, p);
-            var off = offsets[p];
-            for (var i = 0; i < WeightStart[radius + 1]; i++)
+            var offsets = _offsets;
+            var postings = _postings!;
+            var k = 0;
+            for (var p = 0; p < _positions; p++)
             {
-                var b = v ^ MasksByWeight[i];
-                Prefetch(ref off[b]);
-                plan[3 * k] = p;
-                plan[3 * k + 1] = b;
-                k++;
+                var radius = p <= a ? s : s - 1;
+                if (radius < 0) continue;
+                var v = Substring(q, p);
+                var off = offsets[p];
+                for (var i = 0; i < WeightStart[radius + 1]; i++)
+                {
+                    var b = v ^ MasksByWeight[i];
+                    Prefetch(ref off[b]);
+                    plan[3 * k] = p;
+                    plan[3 * k + 1] = b;
+                    k++;
+                }
             }
-        }
-        for (var j = 0; j < k; j++)
-        {
-            var off = offsets[plan[3 * j]];
-            var b = plan[3 * j + 1];
-            int start = off[b], end = off[b + 1];
-            if (end > start) Prefetch(ref postings[plan[3 * j]][start]);
-            plan[3 * j + 1] = start;
-            plan[3 * j + 2] = end;
-        }
-        var (f0, f1) = Fold(q);
-        var indexed = _indexed; // entries from here on are in the tail, which the query scans
-        var n = 0;
-        for (var j = 0; j < k; j++)
-        {
-            var post = postings[plan[3 * j]];
-            for (int e = plan[3 * j + 1], end = plan[3 * j + 2]; e < end; e++)
+            long candidates = 0;
+            for (var j = 0; j < k; j++)
             {
-                ref readonly var entry = ref post[e];
-                if (entry.Row < indexed && BitOperations.PopCount(entry.Fold0 ^ f0) + BitOperations.PopCount(entry.Fold1 ^ f1) <= maxDistance) rows[n++] = entry.Row;
+                var off = offsets[plan[3 * j]];
+                var b = plan[3 * j + 1];
+                int start = off[b], end = off[b + 1];
+                if (end > start) Prefetch(ref postings[plan[3 * j]][start]);
+                plan[3 * j + 1] = start;
+                plan[3 * j + 2] = end;
+                candidates += end - start;
             }
+            var tail = _rows - _indexed;
+            if (lookups * ProbeCost + candidates * RangeCandidateCost(maxDistance) + tail > _rows && !NeverScan)
+            {
+                stats = new MihQueryStats(lookups, _rows, true);
+                return false;
+            }
+            stats = new MihQueryStats(lookups, candidates + tail, false);
+
+            var (f0, f1) = Fold(q);
+            var indexed = _indexed; // entries from here on are in the tail, which ScanRange reads
+            var rows = ArrayPool<int>.Shared.Rent((int)candidates);
+            var n = 0;
+            for (var j = 0; j < k; j++)
+            {
+                var post = postings[plan[3 * j]];
+                for (int e = plan[3 * j + 1], end = plan[3 * j + 2]; e < end; e++)
+                {
+                    ref readonly var entry = ref post[e];
+                    if (entry.Row < indexed && BitOperations.PopCount(entry.Fold0 ^ f0) + BitOperations.PopCount(entry.Fold1 ^ f1) <= maxDistance) rows[n++] = entry.Row;
+                }
+            }
+            VerifyRange(q, maxDistance, rows.AsSpan(0, n), hits);
+            ArrayPool<int>.Shared.Return(rows);
+            return true;
         }
-        ArrayPool<int>.Shared.Return(plan);
-        return n;
+        finally { ArrayPool<int>.Shared.Return(plan); }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -569,12 +581,19 @@ public sealed class MultiIndexHashing : IBinaryIndex
         }
     }
 
-    void ScanRange(ReadOnlySpan<ulong> q, int r, int from, int to, List<(int, int)> hits)
+    /// <summary>The linear part of a batch of range queries, in one pass over the rows: every query reads the tail
+    /// [indexed, rows), and those marked in <paramref name="scanAll"/> every row.</summary>
+    void ScanRange(ReadOnlySpan<ulong> queries, ReadOnlySpan<bool> scanAll, int r, List<(int Row, int D)>[] hits)
     {
-        for (var row = from; row < to; row++)
+        for (var row = scanAll.Contains(true) ? 0 : _indexed; row < _rows; row++)
         {
-            var d = Distance(q, row);
-            if (d <= r) hits.Add((row, d));
+            var tail = row >= _indexed;
+            for (var i = 0; i < hits.Length; i++)
+            {
+                if (!tail && !scanAll[i]) continue;
+                var d = Distance(queries.Slice(i * _words, _words), row);
+                if (d <= r) hits[i].Add((row, d));
+            }
         }
     }
 
@@ -743,6 +762,12 @@ public sealed class MultiIndexHashing : IBinaryIndex
         _indexedAt[p] = _lastMerge = _rows;
         _indexed = _indexedAt.Min();
         Merges++;
+    }
+
+    ReadOnlySpan<ulong> BatchWords(ReadOnlySpan<byte> codes)
+    {
+        if (codes.Length % (Bits / 8) != 0) throw new ArgumentException($"expected whole {Bits}-bit codes ({Bits / 8} bytes each), got {codes.Length} bytes", nameof(codes));
+        return MemoryMarshal.Cast<byte, ulong>(codes);
     }
 
     ReadOnlySpan<ulong> Words(ReadOnlySpan<byte> code)

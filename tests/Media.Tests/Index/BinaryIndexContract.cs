@@ -48,6 +48,29 @@ public abstract class BinaryIndexContract
         }
     }
 
+    /// <summary>A batch (an item's 8 dihedral variants, as detection asks) answers each query as its own range search
+    /// would, also for rows added after the tables were built, at radii that probe and radii that scan, filtered.</summary>
+    [Fact]
+    public void Range_search_batch_answers_each_query_as_alone()
+    {
+        var rng = new Random(4);
+        var index = Create(256);
+        var bases = Enumerable.Range(0, 8).Select(_ => RandomCode(rng)).ToArray();
+        for (var i = 0; i < 3000; i++) index.Add(i, i % 3 == 0 ? Flip(bases[i % bases.Length], rng.Next(0, 50), rng) : RandomCode(rng));
+        index.RangeSearch(bases[0], 31); // a first query: an index with tables builds them now
+        for (var i = 3000; i < 3200; i++) index.Add(i, Flip(bases[i % bases.Length], rng.Next(0, 50), rng));
+        var batch = bases.Select(b => Flip(b, rng.Next(0, 20), rng)).ToArray();
+        foreach (var radius in new[] { 0, 31, 47, 90 })
+            foreach (var filter in new Func<long, bool>?[] { null, id => id % 2 == 0 })
+            {
+                var answers = index.RangeSearchBatch([.. batch.SelectMany(q => q)], radius, filter);
+                Assert.Equal(batch.Length, answers.Length);
+                for (var q = 0; q < batch.Length; q++) Assert.Equal(index.RangeSearch(batch[q], radius, filter), answers[q]);
+            }
+        Assert.Contains(index.RangeSearchBatch([.. batch.SelectMany(q => q)], 31), hits => hits.Any(h => h.Id >= 3000));
+        Assert.Throws<ArgumentException>(() => index.RangeSearchBatch(new byte[40], 31));
+    }
+
     [Fact]
     public void Search_returns_the_k_nearest_nearest_first_ties_to_the_lower_id()
     {
