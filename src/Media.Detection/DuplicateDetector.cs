@@ -34,8 +34,18 @@ public sealed class DuplicateDetector(IndexedCatalog store, DetectionPolicy poli
     public DetectionPolicy Policy => policy;
 
     /// <summary>From this many indexed PDQ hashes on, an item's PDQ queries run beside its other queries, on another
-    /// core (below, handing them over costs more than it saves). Default 50,000.</summary>
+    /// core (below, handing them over costs more than it saves), when the machine has a core for them: see
+    /// <see cref="PdqWorkerCores"/>. Default 50,000.</summary>
     public int ParallelPdqRows { get; init; } = 50_000;
+
+    /// <summary>
+    /// Cores it takes for the PDQ queries to run beside the rest: one for this thread, one for the HNSW insertion
+    /// thread (<c>BufferedVectorIndex</c>) and one for the PDQ worker. With fewer, the three contend for two cores: at
+    /// 10⁶ items on this 2-core machine, timed per phase in the index benchmark, this thread then waited about 0.6 ms
+    /// per item for a PDQ batch that costs 0.5 ms on its own, and detection ran at 797–907 items/s against 902–938
+    /// with the queries on this thread. Default 3.
+    /// </summary>
+    public int PdqWorkerCores { get; init; } = 3;
 
     /// <summary>
     /// Flags, catalogs and indexes one item; returns its recorded result with <see cref="SubmissionRecord.Action"/>
@@ -111,7 +121,7 @@ public sealed class DuplicateDetector(IndexedCatalog store, DetectionPolicy poli
         var flags = new List<CatalogFlag>();
         // PDQ's eight range queries are the largest single cost at 10⁶ items (≈ 0.5 ms); past ParallelPdqRows they run
         // on another core meanwhile the embedding queries and the rules run here (indexes take many readers).
-        var pdqTask = item.Pdq is not null && Environment.ProcessorCount > 1 && store.Pdq.Count >= ParallelPdqRows
+        var pdqTask = item.Pdq is not null && Environment.ProcessorCount >= PdqWorkerCores && store.Pdq.Count >= ParallelPdqRows
             ? Task.Run(() => PdqFlag(item, rules)) : null;
         if (pdqTask is null && PdqFlag(item, rules) is { } pdq) flags.Add(pdq);
         if (ChromaprintFlag(item, rules) is { } audio) flags.Add(audio);
