@@ -86,7 +86,7 @@ public static class IndexBenchmark
                 var started = clock.Elapsed;
                 detector.Process(item);
                 if (i >= s.Items - tail) maxDetectMs = Math.Max(maxDetectMs, (clock.Elapsed - started).TotalMilliseconds);
-                if ((i + 1) % Math.Max(1, s.Items / 20) == 0) progress($"detect+index: {i + 1}/{s.Items}");
+                if ((i + 1) % Math.Max(1, s.Items / 20) == 0) progress($"detect+index: {i + 1}/{s.Items} ({Memory()})");
             }
             detectRate = tail / clock.Elapsed.TotalSeconds;
             anomaly.CalibrationsSettled().GetAwaiter().GetResult();
@@ -94,14 +94,14 @@ public static class IndexBenchmark
             store.SaveSnapshot();
         }
 
-        progress("reopening");
+        progress($"reopening ({Memory()})");
         var reopenClock = Stopwatch.StartNew();
         using var reopenedCatalog = Catalogs.Open(s.DataDirectory);
         var reopened = new IndexedCatalog(reopenedCatalog, settings);
         var reopenSeconds = reopenClock.Elapsed.TotalSeconds;
         var searchIndex = reopened.Space(new PackKey("bench", "1"))!.Index;
 
-        progress("exact ground truth");
+        progress($"exact ground truth ({Memory()})");
         var queries = new float[s.Queries * s.Dimension];
         for (var q = 0; q < s.Queries; q++) mixture.Sample(rng, queries.AsSpan(q * s.Dimension, s.Dimension));
         var truth = ExactTop10(mixture.Stream(vectorSeed).Take(s.Items), queries, s.Dimension);
@@ -191,6 +191,14 @@ public static class IndexBenchmark
         }
         Flush();
         return [.. heaps.Select(h => h.UnorderedItems.Select(x => x.Element).ToHashSet())];
+    }
+
+    /// <summary>Resident memory now and at its peak so far, for progress lines.</summary>
+    static string Memory()
+    {
+        var gc = GC.GetGCMemoryInfo();
+        return $"resident {Environment.WorkingSet / 1e9:F2} GB, peak {PeakRss() / 1e9:F2} GB; managed heap {gc.HeapSizeBytes / 1e9:F2} GB " +
+               $"(fragmented {gc.FragmentedBytes / 1e9:F2} GB, committed {gc.TotalCommittedBytes / 1e9:F2} GB)";
     }
 
     /// <summary>Peak resident set (VmHWM) on Linux, else the current working set.</summary>
