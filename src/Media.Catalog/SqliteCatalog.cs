@@ -52,7 +52,8 @@ public sealed partial class SqliteCatalog : IMediaCatalog, IHashBankStore
         try
         {
             db.Open();
-            // 64 MiB of page cache: ids and submission ids are random keys, so index inserts touch pages all over the B-trees.
+            // 16 MiB of page cache: ids and submission ids are random keys, so index inserts touch pages all over the B-trees;
+            // no more, because SQLite scans its whole page-cache hash table at every commit (README, "Benchmarks").
             // Checkpoints run on their own connection (WalCheckpointer); the writer's own automatic checkpoint is only the
             // backstop that bounds the WAL (32 MiB) should the background one fall behind.
             Execute(db, null, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON; " +

@@ -78,7 +78,8 @@ public sealed unsafe class HnswVectorIndex : IVectorIndex, IDisposable
     const int SelectivitySamples = 128;
     /// <summary>Rows asked for by a range search's first probe.</summary>
     const int RangeProbe = 16;
-    static readonly int PrefetchAhead = int.TryParse(Environment.GetEnvironmentVariable("HNSW_PF"), out var pf) ? pf : 3;
+    /// <summary>Neighbours whose rows a walk prefetches ahead of the one it is comparing.</summary>
+    const int PrefetchAhead = 3;
 
     readonly HnswOptions _options;
     readonly int _m, _m0, _efConstruction, _threshold, _codeStride;
