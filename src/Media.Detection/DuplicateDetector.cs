@@ -42,7 +42,7 @@ public sealed class DuplicateDetector(IndexedCatalog store, DetectionPolicy poli
     /// Cores it takes for the PDQ queries to run beside the rest: one for this thread, one for the HNSW insertion
     /// thread (<c>BufferedVectorIndex</c>) and one for the PDQ worker. With fewer, the three contend for two cores: at
     /// 10⁶ items on this 2-core machine, timed per phase in the index benchmark, this thread then waited about 0.6 ms
-    /// per item for a PDQ batch that costs 0.5 ms on its own, and detection ran at 797–907 items/s against 902–938
+    /// per item for a PDQ batch that costs 0.5 ms on its own, and detection ran at 863–907 items/s against 934–938
     /// with the queries on this thread. Default 3.
     /// </summary>
     public int PdqWorkerCores { get; init; } = 3;
