@@ -121,9 +121,11 @@ public sealed class DuplicateDetector(IndexedCatalog store, DetectionPolicy poli
         var flags = new List<CatalogFlag>();
         // PDQ's eight range queries are the largest single cost at 10⁶ items (≈ 0.5 ms); past ParallelPdqRows they run
         // on another core meanwhile the embedding queries and the rules run here (indexes take many readers).
+        // Parsed once: the dihedral hashes are both the PDQ queries and the catalog record's bytes.
+        var dihedral = item.PdqDihedral is null ? null : PdqBytes(item.PdqDihedral);
         var pdqTask = item.Pdq is not null && Environment.ProcessorCount >= PdqWorkerCores && store.Pdq.Count >= ParallelPdqRows
-            ? Task.Run(() => PdqFlag(item, rules)) : null;
-        if (pdqTask is null && PdqFlag(item, rules) is { } pdq) flags.Add(pdq);
+            ? Task.Run(() => PdqFlag(item, rules, dihedral)) : null;
+        if (pdqTask is null && PdqFlag(item, rules, dihedral) is { } pdq) flags.Add(pdq);
         if (ChromaprintFlag(item, rules) is { } audio) flags.Add(audio);
         // Flags come from each pack name's active version only; the item is still catalogued with every version's embedding.
         var judged = isActive is null ? item : item with { Embeddings = [.. item.Embeddings.Where(e => isActive(new PackKey(e.Pack, e.Version)))] };
@@ -135,7 +137,7 @@ public sealed class DuplicateDetector(IndexedCatalog store, DetectionPolicy poli
         var result = Result(item, SubmissionStatus.Indexed, flags);
         var record = new CatalogItem(0, item.Sha256, item.Path, item.Modality, item.Format, item.SizeBytes, item.Width, item.Height,
             item.Pdq is null ? null : PdqHash.Parse(item.Pdq).ToBytes(), item.PdqQuality,
-            item.PdqDihedral is null ? null : [.. item.PdqDihedral.SelectMany(h => PdqHash.Parse(h).ToBytes())],
+            dihedral,
             item.DurationSeconds, item.Chromaprint, item.Collection);
         var embeddings = item.Embeddings.Select(e => new CatalogEmbedding(new PackKey(e.Pack, e.Version), e.Space, e.Semantic, e.Vector)).ToArray();
         if (store.Add(record, embeddings, result) is null)
@@ -169,14 +171,13 @@ public sealed class DuplicateDetector(IndexedCatalog store, DetectionPolicy poli
         return store.Catalog.FindSubmission(result.SubmissionId) ?? result; // another node may have recorded it first
     }
 
-    /// <summary>PDQ: one batch of range queries, a query per dihedral variant, among hashes of sufficient quality; then
-    /// the earliest hit, at its distance to the nearest variant.</summary>
-    CatalogFlag? PdqFlag(MediaEncoded item, ModalityPolicy rules)
+    /// <summary>PDQ: one batch of range queries, a query per dihedral variant (<paramref name="dihedral"/>: their bytes
+    /// back to back; null: the hash alone), among hashes of sufficient quality; then the earliest hit, at its distance
+    /// to the nearest variant.</summary>
+    CatalogFlag? PdqFlag(MediaEncoded item, ModalityPolicy rules, byte[]? dihedral)
     {
         if (item.Pdq is null || item.PdqQuality < rules.PdqMinQuality) return null;
-        var variants = item.PdqDihedral ?? [item.Pdq];
-        var queries = new byte[variants.Length * PdqHash.Bytes];
-        for (var v = 0; v < variants.Length; v++) PdqHash.Parse(variants[v]).WriteBytes(queries.AsSpan(v * PdqHash.Bytes));
+        var queries = dihedral ?? PdqHash.Parse(item.Pdq).ToBytes();
         var best = new Dictionary<long, int>();
         foreach (var hits in store.Pdq.RangeSearchBatch(queries, rules.PdqMaxDistance, seq => store.PdqQuality(seq) >= rules.PdqMinQuality))
             foreach (var hit in hits)
@@ -184,6 +185,15 @@ public sealed class DuplicateDetector(IndexedCatalog store, DetectionPolicy poli
         if (best.Count == 0) return null;
         var original = best.Keys.Min();
         return Flag(original, FlagMethods.Pdq, best[original], rules.PdqMaxDistance);
+    }
+
+    /// <summary>PDQ hashes in their text form → their bytes (<see cref="PdqHash.ToBytes"/>) back to back.</summary>
+    /// <exception cref="FormatException">A hash is not 64 hex digits.</exception>
+    static byte[] PdqBytes(IReadOnlyList<string> hashes)
+    {
+        var bytes = new byte[hashes.Count * PdqHash.Bytes];
+        for (var i = 0; i < hashes.Count; i++) PdqHash.Parse(hashes[i]).WriteBytes(bytes.AsSpan(i * PdqHash.Bytes));
+        return bytes;
     }
 
     CatalogFlag? ChromaprintFlag(MediaEncoded item, ModalityPolicy rules)

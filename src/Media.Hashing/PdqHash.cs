@@ -67,7 +67,11 @@ public readonly record struct PdqHash(ulong W0, ulong W1, ulong W2, ulong W3)
     }
 
     /// <summary>Inverse of <see cref="ToBytes"/>.</summary>
-    public static PdqHash FromBytes(ReadOnlySpan<byte> bytes) => Parse(Convert.ToHexStringLower(bytes));
+    /// <exception cref="FormatException">Not 32 bytes.</exception>
+    public static PdqHash FromBytes(ReadOnlySpan<byte> bytes) => bytes.Length == Bytes
+        ? new PdqHash(BinaryPrimitives.ReadUInt64BigEndian(bytes[24..]), BinaryPrimitives.ReadUInt64BigEndian(bytes[16..]),
+            BinaryPrimitives.ReadUInt64BigEndian(bytes[8..]), BinaryPrimitives.ReadUInt64BigEndian(bytes))
+        : throw new FormatException($"a PDQ hash is {Bytes} bytes, got {bytes.Length}");
 }
 
 /// <summary>The 8 dihedral PDQ hashes of an image, in the reference hasher's order.</summary>

@@ -86,6 +86,8 @@ public class PdqConformanceTests(ITestOutputHelper output)
         var h = PdqHash.Parse("d8f8f0cee0f4a84f0637022a078f67f0b36e2ed596621e1d33e6339c4e9c9b22");
         Assert.Equal("d8f8f0cee0f4a84f0637022a078f67f0b36e2ed596621e1d33e6339c4e9c9b22", h.ToString());
         Assert.Equal(h, PdqHash.FromBytes(h.ToBytes()));
+        Assert.Equal(Convert.FromHexString(h.ToString()), h.ToBytes()); // stored bytes are the hex form's, big-endian
+        Assert.Throws<FormatException>(() => PdqHash.FromBytes(new byte[31]));
         var flipped = PdqHash.Parse("d8f8f0cee0f4a84f0637022a078f67f0b36e2ed596621e1d33e6339c4e9c9b23");
         Assert.Equal(1, h.HammingDistance(flipped));
         Assert.True(flipped[0] && !h[0]);
