@@ -34,4 +34,31 @@ static class CliRunner
         }
         return new Result(p.ExitCode, stdout.Result, stderr.Result);
     }
+
+    /// <summary>Runs <c>media</c> with <paramref name="args"/>, parsing its stdout as JSON lines as they arrive and
+    /// calling <paramref name="onLine"/> with the count so far (a test can kill or restart a process mid-run).</summary>
+    /// <exception cref="TimeoutException">Still running after <paramref name="timeout"/> (it is killed).</exception>
+    public static (int Code, List<JsonElement> Lines, string Stderr) RunJsonLines(IEnumerable<string> args, TimeSpan timeout, Action<int> onLine)
+    {
+        var psi = new ProcessStartInfo(Paths.MediaExe) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        var lines = new List<JsonElement>();
+        var reader = Task.Run(() =>
+        {
+            while (p.StandardOutput.ReadLine() is { } line)
+            {
+                lines.Add(JsonDocument.Parse(line).RootElement.Clone());
+                onLine(lines.Count);
+            }
+        });
+        if (!p.WaitForExit(timeout))
+        {
+            p.Kill();
+            throw new TimeoutException($"media {string.Join(' ', args)} did not finish; {lines.Count} results; {stderr.Result}");
+        }
+        reader.Wait();
+        return (p.ExitCode, lines, stderr.Result);
+    }
 }

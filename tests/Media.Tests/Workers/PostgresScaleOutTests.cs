@@ -54,29 +54,8 @@ public sealed class PostgresScaleOutTests(RabbitMqFixture broker, PostgresFixtur
         return dir;
     }
 
-    (int Code, List<JsonElement> Lines, string Stderr) Ingest(string input, string catalog, Action<int> onLine)
-    {
-        var psi = new ProcessStartInfo(Paths.MediaExe) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { "ingest", "--json", "--transport", "rabbitmq", "--rabbitmq", broker.Uri, "--catalog", catalog, input }) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stderr = p.StandardError.ReadToEndAsync();
-        var lines = new List<JsonElement>();
-        var reader = Task.Run(() =>
-        {
-            while (p.StandardOutput.ReadLine() is { } line)
-            {
-                lines.Add(JsonDocument.Parse(line).RootElement.Clone());
-                onLine(lines.Count);
-            }
-        });
-        if (!p.WaitForExit(TimeSpan.FromMinutes(6)))
-        {
-            p.Kill();
-            throw new TimeoutException($"ingest did not finish; {lines.Count} results; {stderr.Result}");
-        }
-        reader.Wait();
-        return (p.ExitCode, lines, stderr.Result);
-    }
+    (int Code, List<JsonElement> Lines, string Stderr) Ingest(string input, string catalog, Action<int> onLine) =>
+        CliRunner.RunJsonLines(["ingest", "--json", "--transport", "rabbitmq", "--rabbitmq", broker.Uri, "--catalog", catalog, input], TimeSpan.FromMinutes(6), onLine);
 
     /// <summary>Searches until each of <paramref name="nodes"/> query nodes has answered; returns the answers by node.</summary>
     Dictionary<string, string> SearchOnEveryNode(string text, int nodes)

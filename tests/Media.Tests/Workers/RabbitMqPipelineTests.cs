@@ -27,29 +27,8 @@ public sealed class RabbitMqPipelineTests(RabbitMqFixture broker) : IDisposable
     }
 
     /// <summary>Runs <c>media ingest --transport rabbitmq --json</c>, calling <paramref name="onLine"/> with the count of result lines as they arrive.</summary>
-    (int Code, List<JsonElement> Lines, string Stderr) Ingest(string input, Action<int> onLine)
-    {
-        var psi = new ProcessStartInfo(Paths.MediaExe) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { "ingest", "--json", "--transport", "rabbitmq", "--rabbitmq", broker.Uri, input }) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stderr = p.StandardError.ReadToEndAsync();
-        var lines = new List<JsonElement>();
-        var reader = Task.Run(() =>
-        {
-            while (p.StandardOutput.ReadLine() is { } line)
-            {
-                lines.Add(JsonDocument.Parse(line).RootElement.Clone());
-                onLine(lines.Count);
-            }
-        });
-        if (!p.WaitForExit(TimeSpan.FromMinutes(4)))
-        {
-            p.Kill();
-            throw new TimeoutException($"ingest did not finish; {lines.Count} results; {stderr.Result}");
-        }
-        reader.Wait();
-        return (p.ExitCode, lines, stderr.Result);
-    }
+    (int Code, List<JsonElement> Lines, string Stderr) Ingest(string input, Action<int> onLine) =>
+        CliRunner.RunJsonLines(["ingest", "--json", "--transport", "rabbitmq", "--rabbitmq", broker.Uri, input], TimeSpan.FromMinutes(4), onLine);
 
     long CatalogItems(string data) => CliRunner.Run("stats", "--data", data, "--json").JsonLines()[0].GetProperty("items").GetInt64();
 
