@@ -28,7 +28,8 @@ readonly record struct MihQueryStats(int Probes, long Candidates, bool Linear);
 /// rows ahead, since each is a cache miss at 10⁶.</para>
 /// <para>Memory: codes in one contiguous <c>ulong</c> array and ids in one <c>long</c> array, indexed by row;
 /// each position's table is CSR-shaped: 65,537 offsets into one array of entries sorted by substring value, each the
-/// row number and the row's code folded to 128 bits (20 bytes per row per position). For 256-bit codes that is
+/// row number and the row's code folded to 128 bits (20 bytes per row per position), held in native memory that grows
+/// in place (<see cref="NativeBuffer{T}"/>), so the tables leave no garbage behind as they grow. For 256-bit codes that is
 /// 32 + 8 + 16·20 = 360 bytes per hash plus a fixed 4 MiB of offsets (about 375 bytes per hash at 10⁶ with the arrays'
 /// growth room). While ids arrive in increasing order (catalog sequences) they are found by binary search;
 /// the first out-of-order id adds a dictionary (about 30 bytes more per hash).</para>
@@ -78,7 +79,8 @@ public sealed class MultiIndexHashing : IBinaryIndex
     int _lastMerge;
     Dictionary<long, int>? _rowOf; // null while _ids is strictly increasing: then rows are found by binary search
     int[][]? _offsets;
-    Posting[][]? _postings;
+    /// <summary>Per position, the table's entries (native: see <see cref="NativeBuffer{T}"/>; resized under the write lock).</summary>
+    NativeBuffer<Posting>[]? _postings;
 
     /// <summary>
     /// A table entry: the row, and its code folded to 128 bits (the XOR of its even words and of its odd words).
@@ -330,7 +332,7 @@ public sealed class MultiIndexHashing : IBinaryIndex
             {
                 long bytes = _codes.Length * 8L + _ids.Length * 8L + _dead.Length * 8L;
                 foreach (var a in _offsets ?? []) bytes += a.Length * 4L;
-                foreach (var a in _postings ?? []) bytes += a.Length * (long)Unsafe.SizeOf<Posting>();
+                foreach (var a in _postings ?? []) bytes += a.Length * (long)Unsafe.SizeOf<Posting>(); // native
                 if (_rowOf is not null) bytes += _rowOf.Capacity * 28L;
                 return bytes;
             }
@@ -445,7 +447,7 @@ public sealed class MultiIndexHashing : IBinaryIndex
     int Gather(ReadOnlySpan<ulong> q, int p, int from, int to, int[] rows, int n)
     {
         var off = _offsets![p];
-        var post = _postings![p];
+        var post = _postings![p].Span;
         var v = Substring(q, p);
         for (var i = from; i < to; i++)
         {
@@ -504,7 +506,7 @@ public sealed class MultiIndexHashing : IBinaryIndex
                 var off = offsets[plan[3 * j]];
                 var b = plan[3 * j + 1];
                 int start = off[b], end = off[b + 1];
-                if (end > start) Prefetch(ref postings[plan[3 * j]][start]);
+                if (end > start) Prefetch(ref postings[plan[3 * j]].Span[start]);
                 plan[3 * j + 1] = start;
                 plan[3 * j + 2] = end;
                 candidates += end - start;
@@ -523,7 +525,7 @@ public sealed class MultiIndexHashing : IBinaryIndex
             var n = 0;
             for (var j = 0; j < k; j++)
             {
-                var post = postings[plan[3 * j]];
+                var post = postings[plan[3 * j]].Span;
                 for (int e = plan[3 * j + 1], end = plan[3 * j + 2]; e < end; e++)
                 {
                     ref readonly var entry = ref post[e];
@@ -697,7 +699,7 @@ public sealed class MultiIndexHashing : IBinaryIndex
             _deadRows = 0;
         }
         _offsets ??= new int[_positions][];
-        _postings ??= new Posting[_positions][];
+        _postings ??= new NativeBuffer<Posting>[_positions];
         var cursor = new int[Values];
         for (var p = 0; p < _positions; p++)
         {
@@ -706,8 +708,9 @@ public sealed class MultiIndexHashing : IBinaryIndex
             int word = p >> 2, shift = (p & 3) * SubstringBits;
             for (var row = 0; row < _rows; row++) off[(ushort)(_codes[row * _words + word] >> shift) + 1]++;
             for (var v = 0; v < Values; v++) off[v + 1] += off[v];
-            if (_postings[p] is not { } post || post.Length < _rows || post.Length > 2 * _rows + 1024)
-                _postings[p] = post = new Posting[_rows + _rows / 32];
+            var table = _postings[p] ??= new NativeBuffer<Posting>(0);
+            if (table.Length < _rows || table.Length > 2 * _rows + 1024) table.Resize(_rows + _rows / 32);
+            var post = table.Span;
             off.AsSpan(0, Values).CopyTo(cursor);
             for (var row = 0; row < _rows; row++) post[cursor[(ushort)(_codes[row * _words + word] >> shift)]++] = PostingOf(row);
         }
@@ -731,9 +734,9 @@ public sealed class MultiIndexHashing : IBinaryIndex
         var keys = ArrayPool<long>.Shared.Rent(tail);
         {
             var off = _offsets![p];
-            var post = _postings![p];
-            if (post.Length < _rows) Array.Resize(ref _postings[p], _rows + _rows / 32);
-            post = _postings[p];
+            var table = _postings![p];
+            if (table.Length < _rows) table.Resize(_rows + _rows / 32);
+            var post = table.Span;
             int word = p >> 2, shift = (p & 3) * SubstringBits;
             for (var i = 0; i < tail; i++)
             {
@@ -748,7 +751,7 @@ public sealed class MultiIndexHashing : IBinaryIndex
                 var value = (int)(keys[t] >> 32);
                 var by = t + 1;                      // tail rows of values ≤ value: how far this stretch moves
                 var stretch = off[value + 1];        // old start of the values above this one
-                Array.Copy(post, stretch, post, stretch + by, oldEnd - stretch);
+                post[stretch..oldEnd].CopyTo(post[(stretch + by)..]);
                 for (var u = value + 1; u <= v; u++) off[u] += by;
                 var k = 1;
                 while (t - k >= 0 && (int)(keys[t - k] >> 32) == value) k++;
