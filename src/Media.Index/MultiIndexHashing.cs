@@ -546,8 +546,10 @@ public sealed class MultiIndexHashing : IBinaryIndex
     }
 
     /// <summary>A code folded to 128 bits: the XOR of its even words and of its odd words.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static (ulong, ulong) Fold(ReadOnlySpan<ulong> code)
     {
+        if (code.Length == 4) return (code[0] ^ code[2], code[1] ^ code[3]);
         ulong f0 = 0, f1 = 0;
         for (var i = 0; i < code.Length; i += 2) f0 ^= code[i];
         for (var i = 1; i < code.Length; i += 2) f1 ^= code[i];
@@ -584,15 +586,22 @@ public sealed class MultiIndexHashing : IBinaryIndex
     }
 
     /// <summary>The linear part of a batch of range queries, in one pass over the rows: every query reads the tail
-    /// [indexed, rows), and those marked in <paramref name="scanAll"/> every row.</summary>
+    /// [indexed, rows), and those marked in <paramref name="scanAll"/> every row. Each row's code is folded once (see
+    /// <see cref="Posting"/>) and compared by fold with every query, two popcounts instead of four for PDQ; only rows
+    /// whose fold lies within r are compared in full.</summary>
     void ScanRange(ReadOnlySpan<ulong> queries, ReadOnlySpan<bool> scanAll, int r, List<(int Row, int D)>[] hits)
     {
+        var n = hits.Length;
+        Span<ulong> folds = n <= 64 ? stackalloc ulong[2 * n] : new ulong[2 * n];
+        for (var i = 0; i < n; i++) (folds[2 * i], folds[2 * i + 1]) = Fold(queries.Slice(i * _words, _words));
         for (var row = scanAll.Contains(true) ? 0 : _indexed; row < _rows; row++)
         {
             var tail = row >= _indexed;
-            for (var i = 0; i < hits.Length; i++)
+            var (f0, f1) = Fold(_codes.AsSpan(row * _words, _words));
+            for (var i = 0; i < n; i++)
             {
                 if (!tail && !scanAll[i]) continue;
+                if (BitOperations.PopCount(f0 ^ folds[2 * i]) + BitOperations.PopCount(f1 ^ folds[2 * i + 1]) > r) continue;
                 var d = Distance(queries.Slice(i * _words, _words), row);
                 if (d <= r) hits[i].Add((row, d));
             }
