@@ -28,11 +28,13 @@ public sealed record PeerFigures(double Qps, double RecallAt10, int Ef, double B
 /// <summary>What <c>media bench index</c> prints (one JSON object). <c>EfSearch</c>: the HNSW efSearch the search figures
 /// were taken at, the smallest of 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512 whose recall@10 reaches 0.95, as for
 /// the peer (null for an exact index); <c>RecallAtDefaultEf</c>: recall@10 at the service's default efSearch,
-/// <c>DefaultEfSearch</c> (64, grown with the index's size: <see cref="HnswOptions.EfSearchGrowth"/>).</summary>
+/// <c>DefaultEfSearch</c> (64, grown with the index's size: <see cref="HnswOptions.EfSearchGrowth"/>);
+/// <c>MaxDetectGcPauseMs</c>: of the slowest item's <c>MaxDetectMs</c>, the time the garbage collector paused the
+/// process (<see cref="GC.GetTotalPauseDuration"/>).</summary>
 public sealed record IndexBenchmarkResult(
     int Items, int Dimension, string VectorIndex, double DetectItemsPerSecond, double RecallAt10, double SearchP50Ms, double SearchP99Ms,
     double Qps, double QpsSingleThread, double ReopenSeconds, long RssBytes, long PeakRssBytes, double MaxDetectMs, PeerFigures? Hnswlib,
-    int? EfSearch = null, double? RecallAtDefaultEf = null, int? DefaultEfSearch = null);
+    int? EfSearch = null, double? RecallAtDefaultEf = null, int? DefaultEfSearch = null, double? MaxDetectGcPauseMs = null);
 
 /// <summary>
 /// The index benchmark, part of the product: N clustered unit vectors (a Gaussian mixture, as real CLIP embeddings
@@ -45,6 +47,9 @@ public sealed record IndexBenchmarkResult(
 /// </summary>
 public static class IndexBenchmark
 {
+    /// <summary>Items of the measured tail slower than this are reported one by one in the progress lines.</summary>
+    const double SlowItemMs = 50;
+
     /// <exception cref="ArgumentException">A catalog already exists in the data folder, or bad sizes.</exception>
     public static IndexBenchmarkResult Run(IndexBenchmarkSettings s, IndexSettings index, Action<string>? progress = null)
     {
@@ -59,7 +64,7 @@ public static class IndexBenchmark
 
         var snapshot = Path.Combine(s.DataDirectory, "index.snapshot");
         var settings = index with { SnapshotFile = snapshot };
-        double detectRate, maxDetectMs = 0;
+        double detectRate, maxDetectMs = 0, maxDetectGcPauseMs = 0;
         string kind;
         using (var catalog = Catalogs.Open(s.DataDirectory))
         {
@@ -84,8 +89,15 @@ public static class IndexBenchmark
                 var item = new MediaEncoded(Guid.NewGuid(), Guid.Empty, $"bench/{i}.jpg", Convert.ToHexStringLower(hash), false, Modalities.Image, "jpeg",
                     1000, 640, 480, pdq, 100, dihedral, [new PackEmbedding("bench", "1", "bench", true, stream.Current)]);
                 var started = clock.Elapsed;
+                var paused = GC.GetTotalPauseDuration();
                 detector.Process(item);
-                if (i >= s.Items - tail) maxDetectMs = Math.Max(maxDetectMs, (clock.Elapsed - started).TotalMilliseconds);
+                if (i >= s.Items - tail)
+                {
+                    var ms = (clock.Elapsed - started).TotalMilliseconds;
+                    var gcMs = (GC.GetTotalPauseDuration() - paused).TotalMilliseconds;
+                    if (ms > SlowItemMs) progress($"slow item {i + 1}: {ms:0.0} ms, of it {gcMs:0.0} ms GC pauses");
+                    if (ms > maxDetectMs) (maxDetectMs, maxDetectGcPauseMs) = (ms, gcMs);
+                }
                 if ((i + 1) % Math.Max(1, s.Items / 20) == 0) progress($"detect+index: {i + 1}/{s.Items} ({Memory()})");
             }
             detectRate = tail / clock.Elapsed.TotalSeconds;
@@ -148,7 +160,8 @@ public static class IndexBenchmark
         var rss = Environment.WorkingSet;
         return new IndexBenchmarkResult(s.Items, s.Dimension, kind, Math.Round(detectRate, 1), Math.Round(found / (10.0 * s.Queries), 4),
             Math.Round(latencies[latencies.Length / 2], 3), Math.Round(latencies[(int)(latencies.Length * 0.99)], 3), Math.Round(qps, 1), Math.Round(singleQps, 1),
-            Math.Round(reopenSeconds, 2), rss, PeakRss(), Math.Round(maxDetectMs, 1), peer, tunedEf, recallAtDefault is { } r ? Math.Round(r, 4) : null, defaultEf);
+            Math.Round(reopenSeconds, 2), rss, PeakRss(), Math.Round(maxDetectMs, 1), peer, tunedEf, recallAtDefault is { } r ? Math.Round(r, 4) : null, defaultEf,
+            Math.Round(maxDetectGcPauseMs, 1));
     }
 
     /// <summary>recall@10 of <paramref name="index"/> over the queries, against the exact top-10.</summary>
@@ -193,12 +206,13 @@ public static class IndexBenchmark
         return [.. heaps.Select(h => h.UnorderedItems.Select(x => x.Element).ToHashSet())];
     }
 
-    /// <summary>Resident memory now and at its peak so far, for progress lines.</summary>
+    /// <summary>Resident memory now and at its peak so far, and the garbage collector's work so far, for progress lines.</summary>
     static string Memory()
     {
         var gc = GC.GetGCMemoryInfo();
         return $"resident {Environment.WorkingSet / 1e9:F2} GB, peak {PeakRss() / 1e9:F2} GB; managed heap {gc.HeapSizeBytes / 1e9:F2} GB " +
-               $"(fragmented {gc.FragmentedBytes / 1e9:F2} GB, committed {gc.TotalCommittedBytes / 1e9:F2} GB)";
+               $"(fragmented {gc.FragmentedBytes / 1e9:F2} GB, committed {gc.TotalCommittedBytes / 1e9:F2} GB); " +
+               $"collections {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)} (gen 0/1/2), paused {GC.GetTotalPauseDuration().TotalSeconds:F1} s";
     }
 
     /// <summary>Peak resident set (VmHWM) on Linux, else the current working set.</summary>

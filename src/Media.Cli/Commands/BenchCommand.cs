@@ -46,7 +46,7 @@ static class BenchCommand
                 else
                 {
                     Console.WriteLine($"{result.Items} items × {result.Dimension}-d, {result.VectorIndex}");
-                    Console.WriteLine($"detect+index  {result.DetectItemsPerSecond} items/s (last 10%; slowest item {result.MaxDetectMs} ms)");
+                    Console.WriteLine($"detect+index  {result.DetectItemsPerSecond} items/s (last 10%; slowest item {result.MaxDetectMs} ms, {result.MaxDetectGcPauseMs} ms of it GC pauses)");
                     Console.WriteLine($"search        recall@10 {result.RecallAt10}{(result.EfSearch is { } ef ? $" at ef {ef} ({result.RecallAtDefaultEf} at the default ef {result.DefaultEfSearch})" : "")}, p50 {result.SearchP50Ms} ms, p99 {result.SearchP99Ms} ms, {result.Qps} QPS ({result.QpsSingleThread} on one thread)");
                     Console.WriteLine($"reopen        {result.ReopenSeconds} s; RSS {result.RssBytes / 1e9:0.00} GB (peak {result.PeakRssBytes / 1e9:0.00} GB)");
                     if (result.Hnswlib is { } h)
