@@ -61,11 +61,13 @@ public sealed class AnomalyRule(IndexedCatalog store, AnomalyOptions options) : 
         foreach (var e in Usable.Embeddings(item, options.AllowNonSemantic))
         {
             var key = new PackKey(e.Pack, e.Version);
-            if (store.Space(key)?.Index is not { } index) continue;
+            if (store.Space(key) is not { } space) continue;
+            var index = space.Index;
             var filter = CollectionFilter(item.Collection);
             var population = store.Population(key, item.Collection);
             if (population < options.WarmUp) continue;
-            var score = Score(index, e.Vector, filter, exclude: null);
+            // Without a collection, the walk detection's near-duplicate probe of this embedding just made (IndexedCatalog.Nearest).
+            var score = filter is null ? Mean(store.Nearest(space, e.Vector, options.K, Math.Max(options.EfSearch, options.K))) : Score(index, e.Vector, filter, exclude: null);
             var threshold = Threshold(key, item.Collection, index, population, filter);
             if (score > threshold)
                 yield return new CatalogFlag(FlagKind.Anomaly, FlagMethods.Knn(e.Pack), Threshold: Math.Round(threshold, 6), Score: Math.Round(score, 6));
@@ -77,9 +79,10 @@ public sealed class AnomalyRule(IndexedCatalog store, AnomalyOptions options) : 
     public double Score(IVectorIndex index, ReadOnlySpan<float> vector, Func<long, bool>? filter, long? exclude)
     {
         Func<long, bool>? f = exclude is not { } x ? filter : id => id != x && (filter is null || filter(id));
-        var hits = index.Search(vector, options.K, Math.Max(options.EfSearch, options.K), f);
-        return hits.Length == 0 ? 0 : hits.Average(h => (double)h.Distance);
+        return Mean(index.Search(vector, options.K, Math.Max(options.EfSearch, options.K), f));
     }
+
+    static double Mean(VectorNeighbor[] hits) => hits.Length == 0 ? 0 : hits.Average(h => (double)h.Distance);
 
     /// <summary>
     /// The calibrated threshold of a space (and collection). When the population has grown enough since the last

@@ -205,13 +205,23 @@ public sealed class DuplicateDetector(IndexedCatalog store, DetectionPolicy poli
         return Flag(seq, FlagMethods.Chromaprint, Math.Round(1 - match.Similarity, 6), Math.Round(rules.ChromaprintMaxBitErrorRate, 6));
     }
 
+    /// <summary>Rows of the near-duplicate range query's first probe (as <c>HnswVectorIndex.RangeSearch</c>'s): a range
+    /// query's rows are the query's nearest, and only a probe that comes back full needs the index's own range search.</summary>
+    const int NearDuplicateProbe = 16;
+
+    /// <summary>Embedding near-duplicate: a range query of the cosine threshold, then the earliest hit. It starts as a
+    /// k-NN probe of <see cref="NearDuplicateProbe"/> rows at the anomaly rule's efSearch (at least the probe's size)
+    /// through <see cref="IndexedCatalog.Nearest"/>, so the anomaly rule's k-NN of the same embedding reuses the walk;
+    /// a probe whose farthest row is still in range is followed by the index's range search.</summary>
     CatalogFlag? EmbeddingFlag(PackEmbedding e, ModalityPolicy rules)
     {
         if (store.Space(new PackKey(e.Pack, e.Version)) is not { } space) return null;
         var threshold = rules.CosineThreshold(e.Pack, e.Version);
-        var hits = space.Index.RangeSearch(e.Vector, (float)threshold);
+        var probe = store.Nearest(space, e.Vector, NearDuplicateProbe, Math.Max(NearDuplicateProbe, policy.Anomaly.EfSearch));
+        var full = probe.Length == NearDuplicateProbe && probe[^1].Distance <= threshold;
+        var hits = full ? space.Index.RangeSearch(e.Vector, (float)threshold) : probe.Where(h => h.Distance <= threshold).ToArray();
         if (hits.Length == 0) return null;
-        var original = hits[0];
+        var original = hits.MinBy(h => h.Id);
         return Flag(original.Id, FlagMethods.Embedding(e.Pack), Math.Round(Math.Max(0, original.Distance), 6), threshold);
     }
 
