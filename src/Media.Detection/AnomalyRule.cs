@@ -66,7 +66,7 @@ public sealed class AnomalyRule(IndexedCatalog store, AnomalyOptions options) : 
             var filter = CollectionFilter(item.Collection);
             var population = store.Population(key, item.Collection);
             if (population < options.WarmUp) continue;
-            // Without a collection, the walk detection's near-duplicate probe of this embedding just made (IndexedCatalog.Nearest).
+            // Without a collection this reuses the walk that detection's near-duplicate probe of this embedding just made (IndexedCatalog.Nearest).
             var score = filter is null ? Mean(store.Nearest(space, e.Vector, options.K, Math.Max(options.EfSearch, options.K))) : Score(index, e.Vector, filter, exclude: null);
             var threshold = Threshold(key, item.Collection, index, population, filter);
             if (score > threshold)
