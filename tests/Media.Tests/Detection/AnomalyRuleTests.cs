@@ -69,7 +69,7 @@ public sealed class AnomalyRuleTests : IDisposable
     static float[] At(double angle) => [(float)Math.Cos(angle), (float)Math.Sin(angle)];
 
     [Fact]
-    public void Detection_walks_an_items_neighbourhood_once_for_the_near_duplicate_probe_and_the_anomaly_score()
+    public async Task Detection_walks_an_items_neighbourhood_once_for_the_near_duplicate_probe_and_the_anomaly_score()
     {
         RecordingIndex? index = null;
         using var catalog = SqliteCatalog.Open(_tmp.Path);
@@ -78,7 +78,7 @@ public sealed class AnomalyRuleTests : IDisposable
         var anomaly = new AnomalyRule(store, policy.Anomaly);
         var detector = new DuplicateDetector(store, policy, [anomaly]);
         for (var i = 1; i <= 40; i++) detector.Process(Item(i, At(i * 0.05)));
-        anomaly.CalibrationsSettled().GetAwaiter().GetResult();
+        await anomaly.CalibrationsSettled();
 
         var outlier = At(3.0);
         index!.Walks.Clear();
