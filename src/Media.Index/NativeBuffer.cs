@@ -9,10 +9,11 @@ namespace Media.Index;
 /// managed array grown with <c>Array.Resize</c> costs a copy and leaves the old array to the GC: at 10⁶ PDQ hashes the
 /// 16 multi-index tables (20 MB each) were reallocated every 3% of growth, hundreds of megabytes of large-object
 /// garbage held between collections. Elements past those written are not zeroed. The owner is the object holding the
-/// buffer; the block is freed by <see cref="Dispose"/> or, failing that, the finalizer. Not thread-safe: the owner
-/// serialises resizes against every access (the multi-index tables: the write lock).
+/// buffer; the finalizer frees the block once the owner lets go of it (readers may hold the owner until then, so there
+/// is no earlier free), and the block counts as memory pressure meanwhile, so the GC knows what it holds. Not
+/// thread-safe: the owner serialises resizes against every access (the multi-index tables: the write lock).
 /// </summary>
-unsafe sealed class NativeBuffer<T> : IDisposable where T : unmanaged
+unsafe sealed class NativeBuffer<T> where T : unmanaged
 {
     T* _items;
     long _bytes;
@@ -23,7 +24,7 @@ unsafe sealed class NativeBuffer<T> : IDisposable where T : unmanaged
     /// <summary>Elements held.</summary>
     public int Length { get; private set; }
 
-    /// <summary>The elements; valid until the next <see cref="Resize"/> or <see cref="Dispose"/>.</summary>
+    /// <summary>The elements; valid until the next <see cref="Resize"/>.</summary>
     public Span<T> Span => new(_items, Length);
 
     /// <summary>Grows or shrinks the block to <paramref name="length"/> elements, keeping the first min(old, new) of them.</summary>
@@ -39,21 +40,9 @@ unsafe sealed class NativeBuffer<T> : IDisposable where T : unmanaged
         Length = length;
     }
 
-    public void Dispose()
+    ~NativeBuffer()
     {
-        Free();
-        GC.SuppressFinalize(this);
-    }
-
-    ~NativeBuffer() => Free();
-
-    void Free()
-    {
-        if (_items is null) return;
         NativeMemory.Free(_items);
-        _items = null;
-        GC.RemoveMemoryPressure(_bytes);
-        _bytes = 0;
-        Length = 0;
+        if (_bytes > 0) GC.RemoveMemoryPressure(_bytes); // 0 when the first allocation failed
     }
 }
