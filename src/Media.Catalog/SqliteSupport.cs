@@ -44,7 +44,7 @@ sealed class PreparedStatements(SqliteConnection db) : IDisposable
 /// is also what starts the WAL over: a PASSIVE checkpoint copies the frames committed before it began, so it never
 /// finds the whole WAL copied while commits go on, and SQLite writes the WAL from its beginning again only after a
 /// complete checkpoint. Each time the WAL reaches the threshold, one commit copies the rest and syncs the WAL and the
-/// database file: 50–96 ms at 10⁶ items on this machine, mostly the two fsyncs (the index benchmark's slow items).
+/// database file: 50–104 ms at 10⁶ items on this machine, mostly the two fsyncs (the index benchmark's slow items).
 /// Tried, not adopted: a RESTART checkpoint from this thread instead (as Litestream does) stalled the writer as long;
 /// a 128 MiB threshold gave no fewer slow items at 2·10⁵, and longer ones (92–100 ms against 56–66 ms).
 /// </summary>
