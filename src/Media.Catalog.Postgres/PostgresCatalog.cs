@@ -447,6 +447,10 @@ public sealed partial class PostgresCatalog : IMediaCatalog, IHashBankStore, IRe
         return (IReadOnlyList<(long, double)>)hits;
     });
 
+    /// <summary>Each write of the group commits at once (<see cref="ImmediateWriteGroup"/>): grouping the inserts made
+    /// under the detection lock on its connection is not implemented yet.</summary>
+    public ICatalogWriteGroup BeginWriteGroup() => new ImmediateWriteGroup(this);
+
     public void RecordSubmission(SubmissionRecord submission) => Run(c =>
     {
         using var tx = c.BeginTransaction();

@@ -29,6 +29,12 @@ public interface IMediaCatalog : IDisposable
     /// <exception cref="ArgumentException">The submission is not <see cref="SubmissionStatus.Indexed"/> or names another media id.</exception>
     CatalogItem? Insert(CatalogItem item, IReadOnlyList<CatalogEmbedding> embeddings, SubmissionRecord submission);
 
+    /// <summary>
+    /// Begins a group of writes that commit together (<see cref="ICatalogWriteGroup"/>). Other threads' calls may wait
+    /// until the group ends; on the group's own thread the catalog's reads see its writes.
+    /// </summary>
+    ICatalogWriteGroup BeginWriteGroup();
+
     /// <summary>Records a submission that added no item (an exact duplicate or a rejection) with its flags. A submission id already recorded is left as it is.</summary>
     void RecordSubmission(SubmissionRecord submission);
 

@@ -46,7 +46,7 @@ public sealed partial class SqliteCatalog
     /// <summary>One compiled single-row read on the writer connection: a detect worker asks before every item.</summary>
     public long BankGeneration
     {
-        get { lock (_gate) return Convert.ToInt64(_statements.For("SELECT value FROM bank_generation", null).ExecuteScalar(), CultureInfo.InvariantCulture); }
+        get { lock (_gate) return Convert.ToInt64(_statements.For("SELECT value FROM bank_generation", Current).ExecuteScalar(), CultureInfo.InvariantCulture); }
     }
 
     public HashBank CreateBank(string name, string action)
@@ -86,14 +86,14 @@ public sealed partial class SqliteCatalog
 
     public HashBank? FindBank(string name)
     {
-        lock (_gate) return FindBank(_db, null, name);
+        lock (_gate) return FindBank(_db, Current, name);
     }
 
     public IReadOnlyList<HashBank> Banks()
     {
         lock (_gate)
         {
-            using var cmd = Command(_db, null, $"SELECT {BankColumns} FROM banks ORDER BY name");
+            using var cmd = Command(_db, Current, $"SELECT {BankColumns} FROM banks ORDER BY name");
             return ReadAll(cmd, ReadBank);
         }
     }

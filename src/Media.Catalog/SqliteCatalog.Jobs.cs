@@ -39,7 +39,7 @@ public sealed partial class SqliteCatalog : IReprocessStore
 
     public long EmbeddingGeneration
     {
-        get { lock (_gate) return Convert.ToInt64(_statements.For("SELECT value FROM catalog_meta WHERE key = 'embedding_generation'", null).ExecuteScalar(), CultureInfo.InvariantCulture); }
+        get { lock (_gate) return Convert.ToInt64(_statements.For("SELECT value FROM catalog_meta WHERE key = 'embedding_generation'", Current).ExecuteScalar(), CultureInfo.InvariantCulture); }
     }
 
     static void BumpEmbeddingGeneration(SqliteConnection db, SqliteTransaction tx) =>
@@ -75,7 +75,7 @@ public sealed partial class SqliteCatalog : IReprocessStore
     {
         lock (_gate)
         {
-            var cmd = _statements.For("SELECT size_bytes, mtime_ticks, media_id FROM file_stamps WHERE path = $p", null);
+            var cmd = _statements.For("SELECT size_bytes, mtime_ticks, media_id FROM file_stamps WHERE path = $p", Current);
             cmd.Parameters.AddWithValue("$p", path);
             using var r = cmd.ExecuteReader();
             return r.Read() ? new FileStamp(path, r.GetInt64(0), r.GetInt64(1), r.GetString(2)) : null;
@@ -131,7 +131,7 @@ public sealed partial class SqliteCatalog : IReprocessStore
     {
         lock (_gate)
         {
-            using var cmd = Command(_db, null, "");
+            using var cmd = Command(_db, Current, "");
             var scope = Scope(cmd, modalities, collection);
             cmd.CommandText = $"""
                 SELECT {MediaColumns} FROM media m WHERE m.seq > $after AND {scope}
@@ -149,7 +149,7 @@ public sealed partial class SqliteCatalog : IReprocessStore
     {
         lock (_gate)
         {
-            using var cmd = Command(_db, null, "");
+            using var cmd = Command(_db, Current, "");
             var scope = Scope(cmd, modalities, collection);
             cmd.CommandText = $"""
                 SELECT COUNT(*), COALESCE(SUM(EXISTS (SELECT 1 FROM embeddings e WHERE e.seq = m.seq AND e.pack = $pack)), 0)
@@ -168,7 +168,7 @@ public sealed partial class SqliteCatalog : IReprocessStore
         var coverage = Coverage(job.Pack, job.Modalities, job.Collection);
         lock (_gate)
         {
-            var cmd = _statements.For("SELECT COUNT(*) FROM job_missing WHERE job_id = $j", null);
+            var cmd = _statements.For("SELECT COUNT(*) FROM job_missing WHERE job_id = $j", Current);
             cmd.Parameters.AddWithValue("$j", jobId);
             return coverage with { Missing = Convert.ToInt64(cmd.ExecuteScalar(), CultureInfo.InvariantCulture) };
         }
@@ -286,7 +286,7 @@ public sealed partial class SqliteCatalog : IReprocessStore
     {
         lock (_gate)
         {
-            var cmd = _statements.For("DELETE FROM job_missing WHERE job_id = $j AND seq = $seq", null);
+            var cmd = _statements.For("DELETE FROM job_missing WHERE job_id = $j AND seq = $seq", Current);
             cmd.Parameters.AddWithValue("$j", jobId);
             cmd.Parameters.AddWithValue("$seq", seq);
             if (cmd.ExecuteNonQuery() > 0) _checkpointer.Committed();
@@ -304,7 +304,7 @@ public sealed partial class SqliteCatalog : IReprocessStore
         lock (_gate)
         {
             var jobs = new List<ReprocessJob>();
-            using (var cmd = Command(_db, null, $"SELECT {JobColumns} FROM jobs {where} ORDER BY id DESC"))
+            using (var cmd = Command(_db, Current, $"SELECT {JobColumns} FROM jobs {where} ORDER BY id DESC"))
             {
                 bind(cmd);
                 using var r = cmd.ExecuteReader();
@@ -315,7 +315,7 @@ public sealed partial class SqliteCatalog : IReprocessStore
             }
             for (var i = 0; i < jobs.Count; i++)
             {
-                using var cmd = Command(_db, null, "SELECT run, started_at, finished_at, pending, processed, missing, status FROM job_runs WHERE job_id = $j ORDER BY run");
+                using var cmd = Command(_db, Current, "SELECT run, started_at, finished_at, pending, processed, missing, status FROM job_runs WHERE job_id = $j ORDER BY run");
                 cmd.Parameters.AddWithValue("$j", jobs[i].Id);
                 var runs = ReadAll(cmd, r => new JobRun(r.GetInt32(0), Time(r.GetString(1)), r.IsDBNull(2) ? null : Time(r.GetString(2)),
                     r.GetInt64(3), r.GetInt64(4), r.GetInt64(5), r.GetString(6)));
@@ -329,7 +329,7 @@ public sealed partial class SqliteCatalog : IReprocessStore
     {
         lock (_gate)
         {
-            using var cmd = Command(_db, null, "SELECT seq, media_id, path, reason, at FROM job_missing WHERE job_id = $j ORDER BY seq");
+            using var cmd = Command(_db, Current, "SELECT seq, media_id, path, reason, at FROM job_missing WHERE job_id = $j ORDER BY seq");
             cmd.Parameters.AddWithValue("$j", jobId);
             return ReadAll(cmd, r => new JobMissingItem(r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetString(3), Time(r.GetString(4))));
         }
@@ -339,7 +339,7 @@ public sealed partial class SqliteCatalog : IReprocessStore
     {
         lock (_gate)
         {
-            var cmd = _statements.For("SELECT version FROM pack_aliases WHERE name = $n", null);
+            var cmd = _statements.For("SELECT version FROM pack_aliases WHERE name = $n", Current);
             cmd.Parameters.AddWithValue("$n", name);
             return cmd.ExecuteScalar() as string;
         }
@@ -350,11 +350,11 @@ public sealed partial class SqliteCatalog : IReprocessStore
         lock (_gate)
         {
             var counts = new Dictionary<PackKey, long>();
-            using (var cmd = Command(_db, null, "SELECT pack, COUNT(*) FROM embeddings GROUP BY pack"))
+            using (var cmd = Command(_db, Current, "SELECT pack, COUNT(*) FROM embeddings GROUP BY pack"))
             using (var r = cmd.ExecuteReader())
                 while (r.Read()) counts[PackKey.Parse(r.GetString(0))] = r.GetInt64(1);
             var aliases = new Dictionary<string, string>(StringComparer.Ordinal);
-            using (var cmd = Command(_db, null, "SELECT name, version FROM pack_aliases"))
+            using (var cmd = Command(_db, Current, "SELECT name, version FROM pack_aliases"))
             using (var r = cmd.ExecuteReader())
                 while (r.Read()) aliases[r.GetString(0)] = r.GetString(1);
             foreach (var (name, version) in aliases) counts.TryAdd(new PackKey(name, version), 0);

@@ -57,7 +57,7 @@ public sealed partial class SqliteCatalog : IMediaCatalog, IHashBankStore
             // Checkpoints run on their own connection (WalCheckpointer); the writer's own automatic checkpoint is only the
             // backstop that bounds the WAL (32 MiB) should the background one fall behind.
             Execute(db, null, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON; " +
-                $"PRAGMA cache_size = -16384; PRAGMA wal_autocheckpoint = {WalCheckpointer.BackstopPages};");
+                $"PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = {WalCheckpointer.BackstopPages};");
             Migrate(db, path);
         }
         catch (SqliteException ex)
@@ -183,58 +183,168 @@ public sealed partial class SqliteCatalog : IMediaCatalog, IHashBankStore
 
     public CatalogItem? Insert(CatalogItem item, IReadOnlyList<CatalogEmbedding> embeddings, SubmissionRecord submission)
     {
-        if (submission.Status != SubmissionStatus.Indexed || submission.MediaId != item.Id)
-            throw new ArgumentException($"an insert records the indexed submission of its own item; got {submission.Status.Name()} of {submission.MediaId ?? "nothing"} for {item.Id}", nameof(submission));
+        ValidateInsert(item, submission);
         lock (_gate)
         {
             using var tx = _db.BeginTransaction();
             var now = DateTimeOffset.UtcNow;
-            long seq;
-            {
-                var cmd = _statements.For("""
-                INSERT INTO media (id, path, modality, format, size_bytes, width, height, pdq, pdq_quality, pdq_dihedral, duration, chromaprint, collection, created_at)
-                VALUES ($id, $path, $modality, $format, $size, $w, $h, $pdq, $q, $dih, $duration, $fp, $collection, $now)
-                ON CONFLICT (id) DO NOTHING RETURNING seq
-                """, tx);
-                cmd.Parameters.AddWithValue("$id", item.Id);
-                cmd.Parameters.AddWithValue("$path", item.Path);
-                cmd.Parameters.AddWithValue("$modality", item.Modality);
-                cmd.Parameters.AddWithValue("$format", (object?)item.Format ?? DBNull.Value);
-                cmd.Parameters.AddWithValue("$size", item.SizeBytes);
-                cmd.Parameters.AddWithValue("$w", item.Width);
-                cmd.Parameters.AddWithValue("$h", item.Height);
-                cmd.Parameters.AddWithValue("$pdq", (object?)item.Pdq ?? DBNull.Value);
-                cmd.Parameters.AddWithValue("$q", item.PdqQuality);
-                cmd.Parameters.AddWithValue("$dih", (object?)item.PdqDihedral ?? DBNull.Value);
-                cmd.Parameters.AddWithValue("$duration", (object?)item.DurationSeconds ?? DBNull.Value);
-                cmd.Parameters.AddWithValue("$fp", item.Chromaprint is null ? DBNull.Value : MemoryMarshal.AsBytes(item.Chromaprint.AsSpan()).ToArray());
-                cmd.Parameters.AddWithValue("$collection", (object?)item.Collection ?? DBNull.Value);
-                cmd.Parameters.AddWithValue("$now", now.ToString("O"));
-                if (cmd.ExecuteScalar() is not long assigned) return null; // already catalogued: the transaction rolls back
-                seq = assigned;
-            }
-            {
-                var cmd = _statements.For("INSERT INTO embeddings (seq, pack, space, semantic, dim, vector) VALUES ($seq, $pack, $space, $semantic, $dim, $vector)", tx);
-                var pack = cmd.Parameters.Add("$pack", SqliteType.Text);
-                var space = cmd.Parameters.Add("$space", SqliteType.Text);
-                var semantic = cmd.Parameters.Add("$semantic", SqliteType.Integer);
-                var dim = cmd.Parameters.Add("$dim", SqliteType.Integer);
-                var vector = cmd.Parameters.Add("$vector", SqliteType.Blob);
-                cmd.Parameters.AddWithValue("$seq", seq);
-                foreach (var e in embeddings)
-                {
-                    pack.Value = e.Pack.ToString();
-                    space.Value = e.Space;
-                    semantic.Value = e.Semantic ? 1 : 0;
-                    dim.Value = e.Vector.Length;
-                    vector.Value = MemoryMarshal.AsBytes(e.Vector.AsSpan()).ToArray();
-                    cmd.ExecuteNonQuery();
-                }
-            }
-            WriteSubmission(_statements, tx, submission, now.ToString("O"));
+            if (WriteItem(tx, item, embeddings, submission, now) is not { } seq) return null; // the transaction rolls back
             tx.Commit();
             _checkpointer.Committed();
             return item with { Seq = seq, CreatedAt = now };
+        }
+    }
+
+    static void ValidateInsert(CatalogItem item, SubmissionRecord submission)
+    {
+        if (submission.Status != SubmissionStatus.Indexed || submission.MediaId != item.Id)
+            throw new ArgumentException($"an insert records the indexed submission of its own item; got {submission.Status.Name()} of {submission.MediaId ?? "nothing"} for {item.Id}", nameof(submission));
+    }
+
+    /// <summary>Writes an item, its embeddings and its submission in <paramref name="tx"/>; its sequence, or null (nothing
+    /// written) when the id is already catalogued.</summary>
+    long? WriteItem(SqliteTransaction tx, CatalogItem item, IReadOnlyList<CatalogEmbedding> embeddings, SubmissionRecord submission, DateTimeOffset now)
+    {
+        long seq;
+        {
+            var cmd = _statements.For("""
+            INSERT INTO media (id, path, modality, format, size_bytes, width, height, pdq, pdq_quality, pdq_dihedral, duration, chromaprint, collection, created_at)
+            VALUES ($id, $path, $modality, $format, $size, $w, $h, $pdq, $q, $dih, $duration, $fp, $collection, $now)
+            ON CONFLICT (id) DO NOTHING RETURNING seq
+            """, tx);
+            cmd.Parameters.AddWithValue("$id", item.Id);
+            cmd.Parameters.AddWithValue("$path", item.Path);
+            cmd.Parameters.AddWithValue("$modality", item.Modality);
+            cmd.Parameters.AddWithValue("$format", (object?)item.Format ?? DBNull.Value);
+            cmd.Parameters.AddWithValue("$size", item.SizeBytes);
+            cmd.Parameters.AddWithValue("$w", item.Width);
+            cmd.Parameters.AddWithValue("$h", item.Height);
+            cmd.Parameters.AddWithValue("$pdq", (object?)item.Pdq ?? DBNull.Value);
+            cmd.Parameters.AddWithValue("$q", item.PdqQuality);
+            cmd.Parameters.AddWithValue("$dih", (object?)item.PdqDihedral ?? DBNull.Value);
+            cmd.Parameters.AddWithValue("$duration", (object?)item.DurationSeconds ?? DBNull.Value);
+            cmd.Parameters.AddWithValue("$fp", item.Chromaprint is null ? DBNull.Value : MemoryMarshal.AsBytes(item.Chromaprint.AsSpan()).ToArray());
+            cmd.Parameters.AddWithValue("$collection", (object?)item.Collection ?? DBNull.Value);
+            cmd.Parameters.AddWithValue("$now", now.ToString("O"));
+            if (cmd.ExecuteScalar() is not long assigned) return null; // already catalogued: nothing written
+            seq = assigned;
+        }
+        {
+            var cmd = _statements.For("INSERT INTO embeddings (seq, pack, space, semantic, dim, vector) VALUES ($seq, $pack, $space, $semantic, $dim, $vector)", tx);
+            var pack = cmd.Parameters.Add("$pack", SqliteType.Text);
+            var space = cmd.Parameters.Add("$space", SqliteType.Text);
+            var semantic = cmd.Parameters.Add("$semantic", SqliteType.Integer);
+            var dim = cmd.Parameters.Add("$dim", SqliteType.Integer);
+            var vector = cmd.Parameters.Add("$vector", SqliteType.Blob);
+            cmd.Parameters.AddWithValue("$seq", seq);
+            foreach (var e in embeddings)
+            {
+                pack.Value = e.Pack.ToString();
+                space.Value = e.Space;
+                semantic.Value = e.Semantic ? 1 : 0;
+                dim.Value = e.Vector.Length;
+                vector.Value = MemoryMarshal.AsBytes(e.Vector.AsSpan()).ToArray();
+                cmd.ExecuteNonQuery();
+            }
+        }
+        WriteSubmission(_statements, tx, submission, now.ToString("O"));
+        return seq;
+    }
+
+    public ICatalogWriteGroup BeginWriteGroup() => new WriteGroup(this);
+
+    /// <summary>The open write group's transaction, for the writer connection's reads on the group's thread (the only
+    /// thread that gets past <see cref="_gate"/> while a group is open); null when none is open.</summary>
+    SqliteTransaction? Current => _group?.Transaction;
+    WriteGroup? _group;
+
+    /// <summary>
+    /// The writer connection's transaction, held with the catalog's lock by the thread that began the group until the
+    /// group is disposed: other threads' calls wait meanwhile (a detection group of 16 items: about 16 ms at 10⁶ items).
+    /// Each write is a savepoint within it, so a write that fails leaves the group's others. Streamed reads
+    /// (<see cref="Items"/>, <see cref="Embeddings"/>) run on connections of their own and see only what was committed.
+    /// </summary>
+    sealed class WriteGroup : ICatalogWriteGroup
+    {
+        readonly SqliteCatalog _catalog;
+        int _writes;
+        bool _committed, _disposed;
+
+        public SqliteTransaction Transaction { get; }
+
+        public WriteGroup(SqliteCatalog catalog)
+        {
+            _catalog = catalog;
+            catalog._gate.Enter();
+            try
+            {
+                if (catalog._group is not null) throw new InvalidOperationException("a write group is already open on this thread");
+                Transaction = catalog._db.BeginTransaction();
+                catalog._group = this;
+            }
+            catch
+            {
+                catalog._gate.Exit();
+                throw;
+            }
+        }
+
+        public CatalogItem? Insert(CatalogItem item, IReadOnlyList<CatalogEmbedding> embeddings, SubmissionRecord submission)
+        {
+            ValidateInsert(item, submission);
+            var now = DateTimeOffset.UtcNow;
+            return Write(() => _catalog.WriteItem(Transaction, item, embeddings, submission, now)) is { } seq ? item with { Seq = seq, CreatedAt = now } : null;
+        }
+
+        public void RecordSubmission(SubmissionRecord submission) =>
+            Write<long?>(() =>
+            {
+                WriteSubmission(_catalog._statements, Transaction, submission, DateTimeOffset.UtcNow.ToString("O"));
+                return null;
+            });
+
+        /// <summary>One write, in a savepoint: all of it or, when it throws, none of it.</summary>
+        T Write<T>(Func<T> write)
+        {
+            if (_committed || _disposed) throw new InvalidOperationException("the write group has ended");
+            Transaction.Save("write");
+            try
+            {
+                var result = write();
+                Transaction.Release("write");
+                _writes++;
+                return result;
+            }
+            catch
+            {
+                Transaction.Rollback("write");
+                Transaction.Release("write");
+                throw;
+            }
+        }
+
+        public void Commit()
+        {
+            if (_committed || _disposed) throw new InvalidOperationException("the write group has ended");
+            Transaction.Commit();
+            _committed = true;
+            _catalog._checkpointer.Committed(_writes);
+        }
+
+        /// <summary>Rolls back what was not committed and lets other threads in.</summary>
+        public void Dispose()
+        {
+            if (_disposed) return;
+            _disposed = true;
+            try
+            {
+                Transaction.Dispose();
+            }
+            finally
+            {
+                _catalog._group = null;
+                _catalog._gate.Exit();
+            }
         }
     }
 
@@ -300,7 +410,7 @@ public sealed partial class SqliteCatalog : IMediaCatalog, IHashBankStore
         {
             SubmissionRecord s;
             {
-                var cmd = _statements.For("SELECT correlation_id, media_id, path, modality, status, error FROM submissions WHERE submission_id = $s", null);
+                var cmd = _statements.For("SELECT correlation_id, media_id, path, modality, status, error FROM submissions WHERE submission_id = $s", Current);
                 cmd.Parameters.AddWithValue("$s", submissionId.ToString());
                 using var r = cmd.ExecuteReader();
                 if (!r.Read()) return null;
@@ -308,7 +418,7 @@ public sealed partial class SqliteCatalog : IMediaCatalog, IHashBankStore
                     r.IsDBNull(3) ? null : r.GetString(3), SubmissionStatuses.Parse(r.GetString(4)), [], r.IsDBNull(5) ? null : r.GetString(5));
             }
             {
-                var cmd = _statements.For($"SELECT {FlagColumns} FROM flags WHERE submission_id = $s ORDER BY id", null);
+                var cmd = _statements.For($"SELECT {FlagColumns} FROM flags WHERE submission_id = $s ORDER BY id", Current);
                 cmd.Parameters.AddWithValue("$s", submissionId.ToString());
                 return s with { Flags = ReadAll(cmd, ReadFlag) };
             }
@@ -319,7 +429,7 @@ public sealed partial class SqliteCatalog : IMediaCatalog, IHashBankStore
     {
         lock (_gate)
         {
-            using var cmd = Command(_db, null, $"SELECT {MediaColumns} FROM media WHERE id = $id");
+            using var cmd = Command(_db, Current, $"SELECT {MediaColumns} FROM media WHERE id = $id");
             cmd.Parameters.AddWithValue("$id", id);
             using var r = cmd.ExecuteReader();
             return r.Read() ? ReadItem(r) : null;
@@ -330,7 +440,7 @@ public sealed partial class SqliteCatalog : IMediaCatalog, IHashBankStore
     {
         lock (_gate)
         {
-            using var cmd = Command(_db, null, $"SELECT {FlagColumns} FROM flags WHERE media_id = $m ORDER BY id");
+            using var cmd = Command(_db, Current, $"SELECT {FlagColumns} FROM flags WHERE media_id = $m ORDER BY id");
             cmd.Parameters.AddWithValue("$m", mediaId);
             return ReadAll(cmd, ReadFlag);
         }
@@ -345,7 +455,7 @@ public sealed partial class SqliteCatalog : IMediaCatalog, IHashBankStore
     {
         lock (_gate)
         {
-            using var cmd = Command(_db, null, $"SELECT media_id, {FlagColumns} FROM flags WHERE of_id = $m AND media_id IS NOT NULL AND media_id <> $m ORDER BY id");
+            using var cmd = Command(_db, Current, $"SELECT media_id, {FlagColumns} FROM flags WHERE of_id = $m AND media_id IS NOT NULL AND media_id <> $m ORDER BY id");
             cmd.Parameters.AddWithValue("$m", mediaId);
             return ReadAll(cmd, r => (r.GetString(0), ReadFlagAt(r, 1)));
         }
@@ -383,7 +493,7 @@ public sealed partial class SqliteCatalog : IMediaCatalog, IHashBankStore
 
     public long LastSeq
     {
-        get { lock (_gate) return Convert.ToInt64(Scalar(_db, null, "SELECT COALESCE(MAX(seq), 0) FROM media"), CultureInfo.InvariantCulture); }
+        get { lock (_gate) return Convert.ToInt64(Scalar(_db, Current, "SELECT COALESCE(MAX(seq), 0) FROM media"), CultureInfo.InvariantCulture); }
     }
 
     public CatalogStats Stats()
@@ -392,7 +502,7 @@ public sealed partial class SqliteCatalog : IMediaCatalog, IHashBankStore
         {
             Dictionary<string, long> Group(string sql)
             {
-                using var cmd = Command(_db, null, sql);
+                using var cmd = Command(_db, Current, sql);
                 using var r = cmd.ExecuteReader();
                 var d = new Dictionary<string, long>();
                 while (r.Read()) d[r.GetString(0)] = r.GetInt64(1);

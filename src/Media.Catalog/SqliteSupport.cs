@@ -38,7 +38,7 @@ sealed class PreparedStatements(SqliteConnection db) : IDisposable
 /// Runs WAL checkpoints on a connection and thread of its own. SQLite's automatic checkpoint runs inside the commit
 /// that crosses its threshold, so without this one item in every few hundred waits for the WAL's pages to be copied
 /// into the database file and synced (at 200k items that was a third of the detect thread's time). Here the writer only
-/// counts commits; every <see cref="CommitsPerCheckpoint"/> commits a <c>PRAGMA wal_checkpoint(PASSIVE)</c> runs
+/// counts writes; every <see cref="WritesPerCheckpoint"/> items or submissions committed, a <c>PRAGMA wal_checkpoint(PASSIVE)</c> runs
 /// beside it (PASSIVE never blocks the writer or readers: sqlite.org/c3ref/wal_checkpoint_v2.html). The writer keeps an
 /// automatic checkpoint at <see cref="BackstopPages"/> pages, which bounds the WAL. Under a steady stream of commits it
 /// is also what starts the WAL over: a PASSIVE checkpoint copies the frames committed before it began, so it never
@@ -52,13 +52,13 @@ sealed class WalCheckpointer : IDisposable
 {
     /// <summary>The writer's own automatic checkpoint threshold, in pages (4 KiB each): 32 MiB of WAL.</summary>
     public const int BackstopPages = 8192;
-    /// <summary>Commits between background checkpoints (one item is one commit of a few pages).</summary>
-    public const int CommitsPerCheckpoint = 256;
+    /// <summary>Items or submissions written between background checkpoints (a few pages each).</summary>
+    public const int WritesPerCheckpoint = 256;
 
     readonly string _connectionString;
     readonly SemaphoreSlim _due = new(0);
     readonly Thread _thread;
-    int _commits;
+    long _writes;
     volatile bool _stopping;
 
     public WalCheckpointer(string connectionString)
@@ -68,10 +68,11 @@ sealed class WalCheckpointer : IDisposable
         _thread.Start();
     }
 
-    /// <summary>Called by the writer after each commit.</summary>
-    public void Committed()
+    /// <summary>Called by the writer after each commit of <paramref name="writes"/> items or submissions.</summary>
+    public void Committed(int writes = 1)
     {
-        if (Interlocked.Increment(ref _commits) % CommitsPerCheckpoint == 0) _due.Release();
+        var after = Interlocked.Add(ref _writes, writes);
+        if (after / WritesPerCheckpoint != (after - writes) / WritesPerCheckpoint) _due.Release();
     }
 
     void Run()

@@ -219,4 +219,52 @@ public abstract class CatalogContract : IDisposable
         var seq = reopened.Insert(Image(3), [], Indexed(Image(3)))!.Seq;
         Assert.True(seq > reopened.Find(IdOf(2))!.Seq);
     }
+
+    [Fact]
+    public void A_write_group_commits_its_writes_and_its_own_thread_reads_them_before_the_commit()
+    {
+        var catalog = Open();
+        var first = Indexed(Image(1));
+        var rejected = new SubmissionRecord(Guid.NewGuid(), Guid.NewGuid(), null, "/bad.jpg", "image", SubmissionStatus.Rejected, [], "not an image");
+        CatalogItem a, b;
+        using (var group = catalog.BeginWriteGroup())
+        {
+            a = group.Insert(Image(1), [new CatalogEmbedding(Clip, "s", true, Unit(8, 1))], first)!;
+            b = group.Insert(Image(2), [], Indexed(Image(2)))!;
+            group.RecordSubmission(rejected);
+            Assert.True(b.Seq > a.Seq);
+            // What the next decision of the group reads: the earlier item's path, the recorded submissions.
+            Assert.Equal("/photos/1.jpg", catalog.Find(IdOf(1))!.Path);
+            Assert.Equal(SubmissionStatus.Indexed, catalog.FindSubmission(first.SubmissionId)!.Status);
+            Assert.Equal("not an image", catalog.FindSubmission(rejected.SubmissionId)!.Error);
+            group.Commit();
+        }
+        Assert.Equal(b.Seq, catalog.LastSeq);
+        var other = Open(); // another connection: what it sees was committed
+        Assert.Equal(a.Seq, other.Find(IdOf(1))!.Seq);
+        Assert.Equal(b.Seq, other.Find(IdOf(2))!.Seq);
+        Assert.Single(other.Embeddings());
+        Assert.Equal("not an image", other.FindSubmission(rejected.SubmissionId)!.Error);
+    }
+
+    [Fact]
+    public void In_a_write_group_an_id_is_catalogued_once_and_the_losing_insert_leaves_the_others()
+    {
+        var catalog = Open();
+        var loser = Indexed(Image(1) with { Path = "/again.jpg" });
+        using (var group = catalog.BeginWriteGroup())
+        {
+            Assert.NotNull(group.Insert(Image(1), [], Indexed(Image(1))));
+            Assert.Null(group.Insert(Image(1) with { Path = "/again.jpg" }, [], loser));
+            Assert.Throws<ArgumentException>(() => group.Insert(Image(3), [], Indexed(Image(4))));
+            Assert.NotNull(group.Insert(Image(2), [], Indexed(Image(2))));
+            group.Commit();
+        }
+        var other = Open();
+        Assert.Equal("/photos/1.jpg", other.Find(IdOf(1))!.Path);
+        Assert.NotNull(other.Find(IdOf(2)));
+        Assert.Null(other.Find(IdOf(3)));
+        Assert.Null(other.FindSubmission(loser.SubmissionId));
+        Assert.Equal(2, other.Stats().Items);
+    }
 }

@@ -5,6 +5,54 @@ namespace Media.Tests.Catalog;
 public sealed class SqliteCatalogTests : CatalogContract
 {
     protected override IMediaCatalog OpenCatalog() => SqliteCatalog.Open(Dir.Path);
+
+    /// <summary>The embedded catalog groups for real (one transaction): nothing of a group is visible elsewhere or
+    /// durable before its commit, and a group disposed without one leaves no trace.</summary>
+    [Fact]
+    public void A_write_group_is_one_transaction_rolled_back_when_not_committed()
+    {
+        var catalog = Open();
+        var other = Open();
+        var kept = catalog.Insert(Image(1), [], Indexed(Image(1)))!;
+        var lost = Indexed(Image(2));
+        using (var group = catalog.BeginWriteGroup())
+        {
+            group.Insert(Image(2), [new CatalogEmbedding(new("clip", "1"), "s", true, Unit(8, 2))], lost);
+            Assert.NotNull(catalog.Find(IdOf(2)));
+            Assert.Null(other.Find(IdOf(2)));
+        }
+        Assert.Null(catalog.Find(IdOf(2)));
+        Assert.Null(catalog.FindSubmission(lost.SubmissionId));
+        Assert.Empty(catalog.Embeddings());
+        Assert.Equal(kept.Seq, catalog.LastSeq);
+
+        using (var group = catalog.BeginWriteGroup())
+        {
+            group.Insert(Image(3), [], Indexed(Image(3)));
+            Assert.Null(other.Find(IdOf(3)));
+            group.Commit();
+        }
+        Assert.NotNull(other.Find(IdOf(3)));
+    }
+
+    /// <summary>While a group is open, the catalog belongs to its thread: another thread's call waits for its end
+    /// (and so never reads a write that may yet be rolled back).</summary>
+    [Fact]
+#pragma warning disable xUnit1031 // The group belongs to this thread: an await could resume on another and leave it there.
+    public void Another_thread_waits_for_the_end_of_an_open_write_group()
+    {
+        var catalog = Open();
+        Task<CatalogItem?> find;
+        using (var group = catalog.BeginWriteGroup())
+        {
+            group.Insert(Image(1), [], Indexed(Image(1)));
+            find = Task.Run(() => catalog.Find(IdOf(1)));
+            Assert.False(find.Wait(TimeSpan.FromMilliseconds(300)));
+            Assert.Throws<InvalidOperationException>(() => catalog.BeginWriteGroup());
+        }
+        Assert.Null(find.Result);
+    }
+#pragma warning restore xUnit1031
 }
 
 /// <summary>Schema versions: a version 1 file (the first release) migrates at open; a newer file is refused.</summary>
