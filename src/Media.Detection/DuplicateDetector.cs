@@ -2,6 +2,7 @@ using Media.Catalog;
 using Media.Contracts.V1;
 using Media.Domain;
 using Media.Hashing;
+using System.Runtime.ExceptionServices;
 
 namespace Media.Detection;
 
@@ -50,21 +51,43 @@ public sealed class DuplicateDetector(IndexedCatalog store, DetectionPolicy poli
     /// <summary>
     /// Flags, catalogs and indexes one item; returns its recorded result with <see cref="SubmissionRecord.Action"/>
     /// resolved from its flags by <see cref="DetectionPolicy.Actions"/> (also for a redelivered submission, whose stored
-    /// flags are resolved again). Calls are serialised.
+    /// flags are resolved again). A batch of one (<see cref="ProcessBatch"/>); calls are serialised.
     /// </summary>
-    /// <remarks>On a catalog that several detect nodes share (<see cref="ISharedCatalog"/>), each decision holds the
-    /// catalog's detection lock from the catch-up with the other nodes' items to the commit of its own (a burst of items
-    /// waiting at this node keeps it for up to <see cref="ItemsPerDetectionLock"/> decisions), so of two
-    /// near-duplicate copies arriving at two nodes at once, one is decided after the other is catalogued and is flagged
-    /// against it; a redelivered submission finds its stored result whichever node recorded it.</remarks>
     /// <exception cref="DetectionLockLostException">The lock was lost before the insert committed (nothing written): process again.</exception>
     public SubmissionRecord Process(MediaEncoded item)
     {
+        var outcome = ProcessBatch([item])[0];
+        if (outcome.Error is { } error) ExceptionDispatchInfo.Throw(error);
+        return outcome.Result!;
+    }
+
+    /// <summary>
+    /// Flags, catalogs and indexes items in their order, each decided against the indexes with the ones before it, and
+    /// commits them to the catalog together (group commit, <see cref="IndexedCatalog.BeginWriteGroup"/>): one outcome per
+    /// item, in order, each as <see cref="Process"/> would return or throw it. An item that fails (a malformed hash, say)
+    /// fails alone; when the commit fails, every item fails with its exception and the indexes are loaded again. Calls are
+    /// serialised.
+    /// </summary>
+    /// <remarks>On a catalog that several detect nodes share (<see cref="ISharedCatalog"/>), each batch holds the
+    /// catalog's detection lock from the catch-up with the other nodes' items to the commit of its own (batches waiting
+    /// at this node keep it for up to <see cref="ItemsPerDetectionLock"/> items), so of two near-duplicate copies
+    /// arriving at two nodes at once, one is decided after the other is catalogued and is flagged against it; a
+    /// redelivered submission finds its stored result whichever node recorded it. When the lock is lost, the item being
+    /// decided and those after it fail with <see cref="DetectionLockLostException"/> (nothing of them written).</remarks>
+    /// <exception cref="DetectionLockLostException">Taking the lock or catching up failed: nothing was written.</exception>
+    public DetectionOutcome[] ProcessBatch(IReadOnlyList<MediaEncoded> items)
+    {
+        var outcomes = new DetectionOutcome[items.Count];
+        if (items.Count == 0) return outcomes;
         Interlocked.Increment(ref _waiting);
         lock (_gate)
         {
             Interlocked.Decrement(ref _waiting);
-            if (store.Catalog is not ISharedCatalog shared) return WithAction(ProcessLocked(item));
+            if (store.Catalog is not ISharedCatalog shared)
+            {
+                Decide(items, outcomes);
+                return outcomes;
+            }
             try
             {
                 if (_held is null)
@@ -73,7 +96,7 @@ public sealed class DuplicateDetector(IndexedCatalog store, DetectionPolicy poli
                     _heldItems = 0;
                 }
                 store.Refresh();
-                return WithAction(ProcessLocked(item));
+                Decide(items, outcomes);
             }
             catch
             {
@@ -82,10 +105,43 @@ public sealed class DuplicateDetector(IndexedCatalog store, DetectionPolicy poli
             }
             finally
             {
-                // Kept for the next item already waiting here (a burst costs one hand-over and one catch-up, not one
-                // per item), but at most ItemsPerDetectionLock items, so the other nodes get their turn.
-                if (_held is not null && (++_heldItems >= ItemsPerDetectionLock || Volatile.Read(ref _waiting) == 0)) ReleaseDetectionLock();
+                // Kept for the next batch already waiting here (a burst costs one hand-over and one catch-up, not one
+                // per batch), but at most ItemsPerDetectionLock items, so the other nodes get their turn.
+                if (_held is not null && ((_heldItems += items.Count) >= ItemsPerDetectionLock || Volatile.Read(ref _waiting) == 0)) ReleaseDetectionLock();
             }
+            return outcomes;
+        }
+    }
+
+    /// <summary>Decides the items in one write group and commits it (under <see cref="_gate"/>).</summary>
+    void Decide(IReadOnlyList<MediaEncoded> items, DetectionOutcome[] outcomes)
+    {
+        using var group = store.BeginWriteGroup();
+        for (var i = 0; i < items.Count; i++)
+        {
+            try
+            {
+                outcomes[i] = new(WithAction(ProcessLocked(items[i], group)), null);
+            }
+            catch (DetectionLockLostException lost)
+            {
+                ReleaseDetectionLock(); // a lost lock is not reused; nothing of this item or the rest is written
+                for (var j = i; j < items.Count; j++) outcomes[j] = new(null, lost);
+                break;
+            }
+            catch (Exception ex)
+            {
+                outcomes[i] = new(null, ex);
+            }
+        }
+        try
+        {
+            group.Commit();
+        }
+        catch (Exception ex)
+        {
+            for (var i = 0; i < items.Count; i++)
+                if (outcomes[i].Error is null) outcomes[i] = new(null, ex);
         }
     }
 
@@ -106,15 +162,15 @@ public sealed class DuplicateDetector(IndexedCatalog store, DetectionPolicy poli
     /// <summary>The result with its action resolved from its flags (derived, so the catalog stores no column for it).</summary>
     SubmissionRecord WithAction(SubmissionRecord r) => r with { Action = policy.Actions.Resolve(r.Flags) };
 
-    SubmissionRecord ProcessLocked(MediaEncoded item)
+    SubmissionRecord ProcessLocked(MediaEncoded item, IndexWriteGroup group)
     {
         if (store.Catalog.FindSubmission(item.SubmissionId) is { } earlier) return earlier;
 
         if (item.Error is not null)
-            return Record(new SubmissionRecord(item.SubmissionId, item.CorrelationId, null, item.Path, item.Modality, SubmissionStatus.Rejected, [], item.Error));
+            return Record(group, new SubmissionRecord(item.SubmissionId, item.CorrelationId, null, item.Path, item.Modality, SubmissionStatus.Rejected, [], item.Error));
 
         if (store.Find(item.Sha256) is { } existing)
-            return Record(Result(item, SubmissionStatus.Duplicate,
+            return Record(group, Result(item, SubmissionStatus.Duplicate,
                 [new CatalogFlag(FlagKind.ExactDuplicate, FlagMethods.Sha256, existing.Id, store.PathOf(existing.Seq), 0, 0), .. ExactDuplicateRuleFlags(item)]));
 
         var rules = policy.For(item.Modality);
@@ -123,16 +179,17 @@ public sealed class DuplicateDetector(IndexedCatalog store, DetectionPolicy poli
         // on another core meanwhile the embedding queries and the rules run here (indexes take many readers).
         // Parsed once: the dihedral hashes are both the PDQ queries and the catalog record's bytes.
         var dihedral = item.PdqDihedral is null ? null : PdqBytes(item.PdqDihedral);
+        // The worker touches the in-memory indexes only: the catalog belongs to this thread's write group meanwhile.
         var pdqTask = item.Pdq is not null && Environment.ProcessorCount >= PdqWorkerCores && store.Pdq.Count >= ParallelPdqRows
-            ? Task.Run(() => PdqFlag(item, rules, dihedral)) : null;
-        if (pdqTask is null && PdqFlag(item, rules, dihedral) is { } pdq) flags.Add(pdq);
+            ? Task.Run(() => PdqMatch(item, rules, dihedral)) : null;
+        if (pdqTask is null && PdqMatch(item, rules, dihedral) is { } pdq) flags.Add(PdqFlag(pdq, rules));
         if (ChromaprintFlag(item, rules) is { } audio) flags.Add(audio);
         // Flags come from each pack name's active version only; the item is still catalogued with every version's embedding.
         var judged = isActive is null ? item : item with { Embeddings = [.. item.Embeddings.Where(e => isActive(new PackKey(e.Pack, e.Version)))] };
         foreach (var e in judged.Embeddings.Where(e => e.Semantic))
             if (EmbeddingFlag(e, rules) is { } flag) flags.Add(flag);
         foreach (var rule in _rules) flags.AddRange(rule.Evaluate(judged));
-        if (pdqTask?.GetAwaiter().GetResult() is { } pdqFlag) flags.Insert(0, pdqFlag);
+        if (pdqTask?.GetAwaiter().GetResult() is { } pdqMatch) flags.Insert(0, PdqFlag(pdqMatch, rules));
 
         var result = Result(item, SubmissionStatus.Indexed, flags);
         var record = new CatalogItem(0, item.Sha256, item.Path, item.Modality, item.Format, item.SizeBytes, item.Width, item.Height,
@@ -140,8 +197,8 @@ public sealed class DuplicateDetector(IndexedCatalog store, DetectionPolicy poli
             dihedral,
             item.DurationSeconds, item.Chromaprint, item.Collection);
         var embeddings = item.Embeddings.Select(e => new CatalogEmbedding(new PackKey(e.Pack, e.Version), e.Space, e.Semantic, e.Vector)).ToArray();
-        if (store.Add(record, embeddings, result) is null)
-            return ProcessLocked(item); // catalogued meanwhile by another process: now an exact duplicate
+        if (group.Add(record, embeddings, result) is null)
+            return ProcessLocked(item, group); // catalogued meanwhile by another process: now an exact duplicate
         return result;
     }
 
@@ -165,16 +222,16 @@ public sealed class DuplicateDetector(IndexedCatalog store, DetectionPolicy poli
         return [.. rules.SelectMany(r => r.Evaluate(copy))];
     }
 
-    SubmissionRecord Record(SubmissionRecord result)
+    SubmissionRecord Record(IndexWriteGroup group, SubmissionRecord result)
     {
-        store.Catalog.RecordSubmission(result);
+        group.RecordSubmission(result);
         return store.Catalog.FindSubmission(result.SubmissionId) ?? result; // another node may have recorded it first
     }
 
     /// <summary>PDQ: one batch of range queries, a query per dihedral variant (<paramref name="dihedral"/>: their bytes
     /// back to back; null: the hash alone), among hashes of sufficient quality; then the earliest hit, at its distance
-    /// to the nearest variant.</summary>
-    CatalogFlag? PdqFlag(MediaEncoded item, ModalityPolicy rules, byte[]? dihedral)
+    /// to the nearest variant. Reads the indexes only, never the catalog (it may run beside a write group).</summary>
+    (long Seq, int Distance)? PdqMatch(MediaEncoded item, ModalityPolicy rules, byte[]? dihedral)
     {
         if (item.Pdq is null || item.PdqQuality < rules.PdqMinQuality) return null;
         var queries = dihedral ?? PdqHash.Parse(item.Pdq).ToBytes();
@@ -184,8 +241,11 @@ public sealed class DuplicateDetector(IndexedCatalog store, DetectionPolicy poli
                 best[hit.Id] = Math.Min(hit.Distance, best.GetValueOrDefault(hit.Id, int.MaxValue));
         if (best.Count == 0) return null;
         var original = best.Keys.Min();
-        return Flag(original, FlagMethods.Pdq, best[original], rules.PdqMaxDistance);
+        return (original, best[original]);
     }
+
+    CatalogFlag PdqFlag((long Seq, int Distance) match, ModalityPolicy rules) =>
+        Flag(match.Seq, FlagMethods.Pdq, match.Distance, rules.PdqMaxDistance);
 
     /// <summary>PDQ hashes in their text form → their bytes (<see cref="PdqHash.ToBytes"/>) back to back.</summary>
     /// <exception cref="FormatException">A hash is not 64 hex digits.</exception>
@@ -232,3 +292,8 @@ public sealed class DuplicateDetector(IndexedCatalog store, DetectionPolicy poli
     static SubmissionRecord Result(MediaEncoded item, SubmissionStatus status, IReadOnlyList<CatalogFlag> flags) =>
         new(item.SubmissionId, item.CorrelationId, item.Sha256, item.Path, item.Modality, status, flags);
 }
+
+/// <summary>What became of one item of <see cref="DuplicateDetector.ProcessBatch"/>: its recorded result (action
+/// resolved), or the exception that failed it.</summary>
+public readonly record struct DetectionOutcome(SubmissionRecord? Result, Exception? Error);
+

@@ -202,3 +202,125 @@ public class SequenceGateTests
         await gate.WaitTurnAsync(Guid.NewGuid(), null).WaitAsync(TimeSpan.FromMilliseconds(100)); // unsequenced
     }
 }
+
+/// <summary><see cref="DuplicateDetector.ProcessBatch"/>: decisions in order against the items before, one commit.</summary>
+public sealed class DuplicateDetectorBatchTests : IDisposable
+{
+    readonly TempDir _tmp = new();
+
+    static MediaEncoded Item(char sha, string path, float[] vector, string? pdq = null, Guid? submission = null, string? error = null) =>
+        new(submission ?? Guid.NewGuid(), Guid.Empty, path, new string(sha, 64), false, "image", "jpeg", 100, 10, 10, pdq, 100,
+            pdq is null ? null : [pdq, pdq, pdq, pdq, pdq, pdq, pdq, pdq], [new PackEmbedding("p", "1", "space", true, vector)], Error: error);
+
+    [Fact]
+    public void Each_item_of_a_batch_is_decided_against_the_ones_before_it()
+    {
+        using var catalog = SqliteCatalog.Open(_tmp.Path);
+        using var store = new IndexedCatalog(catalog);
+        var detector = new DuplicateDetector(store, new DetectionPolicy());
+        var twice = Guid.NewGuid();
+        var outcomes = detector.ProcessBatch([
+            Item('a', "/a.jpg", [1, 0], submission: twice),
+            Item('b', "/b.jpg", [0.99f, 0.141f]),          // cosine distance 0.01 to a
+            Item('a', "/a-copy.jpg", [1, 0]),               // a's bytes again
+            Item('a', "/a.jpg", [1, 0], submission: twice), // a's submission delivered twice
+            Item('c', "/c.jpg", [0, 1], error: "unsupported format"),
+        ]);
+        Assert.All(outcomes, o => Assert.Null(o.Error));
+        var (a, b, copy, again, rejected) = (outcomes[0].Result!, outcomes[1].Result!, outcomes[2].Result!, outcomes[3].Result!, outcomes[4].Result!);
+        Assert.Equal(SubmissionStatus.Indexed, a.Status);
+        var near = Assert.Single(b.Flags);
+        Assert.Equal((FlagKind.NearDuplicate, new string('a', 64), "/a.jpg"), (near.Kind, near.Of, near.OfPath));
+        Assert.Equal(SubmissionStatus.Duplicate, copy.Status);
+        Assert.Equal(("/a.jpg", FlagKind.ExactDuplicate), (copy.Flags[0].OfPath, copy.Flags[0].Kind));
+        Assert.Equal((a.Status, a.MediaId), (again.Status, again.MediaId));
+        Assert.Equal(SubmissionStatus.Rejected, rejected.Status);
+
+        using var reader = SqliteCatalog.Open(_tmp.Path); // committed: another connection sees all of it
+        Assert.Equal(2, reader.Stats().Items);
+        Assert.Equal(SubmissionStatus.Duplicate, reader.FindSubmission(copy.SubmissionId)!.Status);
+        Assert.Equal("unsupported format", reader.FindSubmission(rejected.SubmissionId)!.Error);
+    }
+
+    [Fact]
+    public void An_item_that_fails_fails_alone_and_the_rest_of_its_batch_is_committed()
+    {
+        using var catalog = SqliteCatalog.Open(_tmp.Path);
+        using var store = new IndexedCatalog(catalog);
+        var detector = new DuplicateDetector(store, new DetectionPolicy());
+        var outcomes = detector.ProcessBatch([
+            Item('a', "/a.jpg", [1, 0]),
+            Item('b', "/b.jpg", [0, 1], pdq: "not a hash"),
+            Item('c', "/c.jpg", [0.6f, 0.8f]),
+        ]);
+        Assert.Null(outcomes[0].Error);
+        Assert.IsType<FormatException>(outcomes[1].Error);
+        Assert.Null(outcomes[2].Error);
+        Assert.Throws<FormatException>(() => detector.Process(Item('d', "/d.jpg", [0, 1], pdq: "not a hash")));
+        using var reader = SqliteCatalog.Open(_tmp.Path);
+        Assert.Equal(["/a.jpg", "/c.jpg"], reader.Items().Select(i => i.Path));
+        Assert.Equal(2, store.Count);
+    }
+
+    /// <summary>The indexes took the batch's items before the commit; when it fails they must forget them, or the next
+    /// items would be flagged against items the catalog never kept (under sequences it hands out again).</summary>
+    [Fact]
+    public void When_the_commit_fails_every_item_fails_and_the_indexes_forget_them()
+    {
+        using var sqlite = SqliteCatalog.Open(_tmp.Path);
+        var catalog = new CommitFailingCatalog(sqlite);
+        using var store = new IndexedCatalog(catalog);
+        var detector = new DuplicateDetector(store, new DetectionPolicy());
+        Assert.Equal(SubmissionStatus.Indexed, detector.Process(Item('a', "/a.jpg", [1, 0])).Status);
+
+        catalog.FailCommits = true;
+        var outcomes = detector.ProcessBatch([Item('b', "/b.jpg", [0, 1]), Item('c', "/c.jpg", [0.6f, 0.8f])]);
+        Assert.All(outcomes, o => Assert.IsType<IOException>(o.Error));
+        Assert.Equal(1, store.Count);
+        Assert.Equal(1, store.Space(new PackKey("p", "1"))!.Index.Count);
+        Assert.Null(store.Find(new string('b', 64)));
+
+        catalog.FailCommits = false;
+        var d = detector.Process(Item('d', "/d.jpg", [0.01f, 1])); // near b's vector, which was never kept
+        Assert.Empty(d.Flags);
+        Assert.Equal("/d.jpg", store.PathOf(store.Find(new string('d', 64))!.Seq));
+        Assert.Equal(SubmissionStatus.Indexed, detector.Process(Item('b', "/b.jpg", [0, 1])).Status);
+    }
+
+    public void Dispose() => _tmp.Dispose();
+}
+
+/// <summary>A catalog whose write groups fail at commit on demand (as a full disk would), otherwise the inner one's.</summary>
+sealed class CommitFailingCatalog(IMediaCatalog inner) : IMediaCatalog
+{
+    public bool FailCommits { get; set; }
+
+    sealed class Group(ICatalogWriteGroup inner, CommitFailingCatalog owner) : ICatalogWriteGroup
+    {
+        public CatalogItem? Insert(CatalogItem item, IReadOnlyList<CatalogEmbedding> embeddings, SubmissionRecord submission) => inner.Insert(item, embeddings, submission);
+        public void RecordSubmission(SubmissionRecord submission) => inner.RecordSubmission(submission);
+        public void Commit()
+        {
+            if (owner.FailCommits) throw new IOException("disk full");
+            inner.Commit();
+        }
+        public void Dispose() => inner.Dispose();
+    }
+
+    public ICatalogWriteGroup BeginWriteGroup() => new Group(inner.BeginWriteGroup(), this);
+    public string Location => inner.Location;
+    public CatalogItem? Insert(CatalogItem item, IReadOnlyList<CatalogEmbedding> embeddings, SubmissionRecord submission) => inner.Insert(item, embeddings, submission);
+    public void RecordSubmission(SubmissionRecord submission) => inner.RecordSubmission(submission);
+    public SubmissionRecord? FindSubmission(Guid submissionId) => inner.FindSubmission(submissionId);
+    public CatalogItem? Find(string id) => inner.Find(id);
+    public IEnumerable<CatalogItem> Items(long afterSeq = 0) => inner.Items(afterSeq);
+    public IEnumerable<(long Seq, CatalogEmbedding Embedding)> Embeddings(long afterSeq = 0, PackKey? pack = null) => inner.Embeddings(afterSeq, pack);
+    public IReadOnlyList<CatalogFlag> Flags(string mediaId) => inner.Flags(mediaId);
+    public IEnumerable<(string MediaId, CatalogFlag Flag)> AllFlags(FlagKind? kind = null) => inner.AllFlags(kind);
+    public IReadOnlyList<(string MediaId, CatalogFlag Flag)> FlagsOf(string mediaId) => inner.FlagsOf(mediaId);
+    public long LastSeq => inner.LastSeq;
+    public CatalogStats Stats() => inner.Stats();
+    public bool AddEmbedding(long seq, CatalogEmbedding embedding) => inner.AddEmbedding(seq, embedding);
+    public long EmbeddingGeneration => inner.EmbeddingGeneration;
+    public void Dispose() { }
+}
