@@ -13,7 +13,7 @@ namespace Media.Application;
 /// <list type="table">
 /// <item><term>any role</term><description><see cref="LoadedPacks"/></description></item>
 /// <item><term>encode</term><description><see cref="EncodeStage"/>; without detect or query also a <see cref="CatalogLookup"/>, so bytes already catalogued are not encoded again</description></item>
-/// <item><term>detect</term><description><see cref="IMediaCatalog"/>, <see cref="IndexedCatalog"/>, <see cref="SequenceGate"/>, <see cref="DuplicateDetector"/> with the anomaly rule, the policy's concept and classification rules (<see cref="PolicyRules"/>) and the hash bank rule</description></item>
+/// <item><term>detect</term><description><see cref="IMediaCatalog"/>, <see cref="IndexedCatalog"/>, <see cref="SequenceGate"/>, <see cref="DuplicateDetector"/> behind a <see cref="DetectionQueue"/> (group commit) with the anomaly rule, the policy's concept and classification rules (<see cref="PolicyRules"/>) and the hash bank rule</description></item>
 /// <item><term>query</term><description><see cref="IMediaCatalog"/>, <see cref="IndexedCatalog"/>, <see cref="SearchService"/></description></item>
 /// <item><term>webhooks</term><description>when webhooks are configured: <see cref="WebhookSettings"/>, <see cref="WebhookSender"/> and its <c>HttpClient</c></description></item>
 /// </list>
@@ -74,6 +74,7 @@ public static class MediaServices
                     rules.Add(new HashBankRule(banks, options.Detection, options.Index.NewPdqIndex, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Media.Banks")));
                 return new DuplicateDetector(store, options.Detection, rules, sp.GetRequiredService<ActivePacks>().IsActive);
             });
+            services.AddSingleton(sp => new DetectionQueue(sp.GetRequiredService<DuplicateDetector>()));
         }
         if ((roles & WorkerRoles.Query) != 0)
             services.AddSingleton(sp => new SearchService(sp.GetRequiredService<IndexedCatalog>(), sp.GetRequiredService<LoadedPacks>(),
@@ -128,7 +129,7 @@ public static class MediaServices
         if ((roles & WorkerRoles.Detect) != 0)
         {
             services.GetRequiredService<MediaServiceOptions>().Detection.Actions.Validated();
-            services.GetRequiredService<DuplicateDetector>();
+            services.GetRequiredService<DetectionQueue>();
         }
         if ((roles & WorkerRoles.Webhooks) != 0) services.GetService<WebhookSettings>()?.Validated();
         if ((roles & WorkerRoles.Query) != 0) services.GetRequiredService<SearchService>();

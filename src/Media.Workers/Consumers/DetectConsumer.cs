@@ -10,24 +10,27 @@ namespace Media.Workers.Consumers;
 /// Detect role: each <see cref="MediaEncoded"/>, admitted in its submitter's order → catalog + index → the final
 /// <see cref="MediaProcessed"/>, plus one event per flag (<see cref="ExactDuplicateDetected"/>, <see cref="NearDuplicateDetected"/>,
 /// <see cref="AnomalyDetected"/>, <see cref="ConceptMatched"/>, <see cref="ClassificationMatched"/>, <see cref="BankMatched"/>) or <see cref="MediaRejected"/>.
-/// A message is acknowledged only after it is processed, so waiting for its turn loses nothing.
+/// A message is acknowledged only after it is processed, so waiting for its turn loses nothing. Its turn ends once it
+/// has its place in the <see cref="DetectionQueue"/>, so the next item of its submitter can join the same batch (group
+/// commit) rather than wait for this one's commit.
 /// </summary>
-public sealed class DetectConsumer(DuplicateDetector detector, SequenceGate sequence) : IConsumer<MediaEncoded>
+public sealed class DetectConsumer(DetectionQueue detection, SequenceGate sequence) : IConsumer<MediaEncoded>
 {
     public async Task Consume(ConsumeContext<MediaEncoded> context)
     {
         var item = context.Message;
         await sequence.WaitTurnAsync(item.CorrelationId, item.Sequence, context.CancellationToken);
-        Media.Catalog.SubmissionRecord result;
+        Task<Media.Catalog.SubmissionRecord> processed;
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
-            result = detector.Process(item);
+            processed = detection.ProcessAsync(item);
         }
         finally
         {
             sequence.Done(item.CorrelationId, item.Sequence);
         }
+        var result = await processed;
         MediaMetrics.DetectDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
         var status = result.Status.Name();
         MediaMetrics.Items.Add(1, new KeyValuePair<string, object?>("status", status));
@@ -38,7 +41,7 @@ public sealed class DetectConsumer(DuplicateDetector detector, SequenceGate sequ
     }
 }
 
-/// <summary>The detect endpoint: many messages in hand so that out-of-order arrivals can wait for their turn; processing is serial.</summary>
+/// <summary>The detect endpoint: many messages in hand so that out-of-order arrivals can wait for their turn and a burst fills a batch; decisions are serial.</summary>
 public sealed class DetectConsumerDefinition : ConsumerDefinition<DetectConsumer>
 {
     readonly MediaServiceOptions _options;
