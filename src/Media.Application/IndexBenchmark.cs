@@ -83,7 +83,7 @@ public static class IndexBenchmark
                 if (completed > s.Items - tail && tailStarted != 0)
                 {
                     var ms = b.Elapsed.TotalMilliseconds;
-                    if (ms > SlowItemMs) progress($"slow batch of {b.Items} items up to item {completed}: {ms:0.0} ms, of it {b.GcPause.TotalMilliseconds:0.0} ms GC pauses");
+                    if (ms > SlowItemMs) progress($"slow batch of {b.Items} items up to item {completed}: {ms:0.0} ms, of it {b.Commit.TotalMilliseconds:0.0} ms the catalog commit and {b.GcPause.TotalMilliseconds:0.0} ms GC pauses");
                     if (ms > maxDetectMs) (maxDetectMs, maxDetectGcPauseMs) = (ms, b.GcPause.TotalMilliseconds);
                 }
                 if (tailStarted == 0 && completed >= s.Items - tail) (tailStarted, tailFrom) = (Stopwatch.GetTimestamp(), completed);

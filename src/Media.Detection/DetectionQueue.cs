@@ -10,7 +10,8 @@ namespace Media.Detection;
 /// <param name="Elapsed">From the start of its first decision to its commit: how long each of its items waited on the
 /// detect thread (on top of the batch before it).</param>
 /// <param name="GcPause">Garbage-collection pauses within <paramref name="Elapsed"/>.</param>
-public readonly record struct DetectionBatch(int Items, TimeSpan Elapsed, TimeSpan GcPause);
+/// <param name="Commit">Of <paramref name="Elapsed"/>, the catalog commit.</param>
+public readonly record struct DetectionBatch(int Items, TimeSpan Elapsed, TimeSpan GcPause, TimeSpan Commit);
 
 /// <summary>
 /// Group commit for concurrent callers (the detect consumers): the items handed in by <see cref="ProcessAsync"/> are
@@ -76,7 +77,7 @@ public sealed class DetectionQueue : IDisposable
             try
             {
                 var outcomes = _detector.ProcessBatch(items);
-                var timing = new DetectionBatch(batch.Count, Stopwatch.GetElapsedTime(started), GC.GetTotalPauseDuration() - paused);
+                var timing = new DetectionBatch(batch.Count, Stopwatch.GetElapsedTime(started), GC.GetTotalPauseDuration() - paused, _detector.LastCommitTime);
                 for (var i = 0; i < batch.Count; i++)
                     if (outcomes[i].Error is { } error) batch[i].Done.TrySetException(error);
                     else batch[i].Done.TrySetResult(outcomes[i].Result!);

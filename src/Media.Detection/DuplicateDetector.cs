@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Media.Catalog;
 using Media.Contracts.V1;
 using Media.Domain;
@@ -134,6 +135,7 @@ public sealed class DuplicateDetector(IndexedCatalog store, DetectionPolicy poli
                 outcomes[i] = new(null, ex);
             }
         }
+        var started = Stopwatch.GetTimestamp();
         try
         {
             group.Commit();
@@ -143,7 +145,12 @@ public sealed class DuplicateDetector(IndexedCatalog store, DetectionPolicy poli
             for (var i = 0; i < items.Count; i++)
                 if (outcomes[i].Error is null) outcomes[i] = new(null, ex);
         }
+        LastCommitTime = Stopwatch.GetElapsedTime(started);
     }
+
+    /// <summary>How long the last <see cref="ProcessBatch"/>'s catalog commit took (read it on the thread that called
+    /// it; the index benchmark reports it for slow batches).</summary>
+    public TimeSpan LastCommitTime { get; private set; }
 
     /// <summary>Items decided in a row under one hold of a shared catalog's detection lock, when more are waiting.</summary>
     public const int ItemsPerDetectionLock = 16;
