@@ -69,6 +69,8 @@ sealed class SearchContext
     public readonly CandidateHeap Candidates = new(max: false);
     public readonly CandidateHeap Results = new(max: true);
     public short[] QueryCodes = [];
+    /// <summary>A row's int8 codes widened to int16 (the writer's code-to-code distances).</summary>
+    public short[] RowCodes = [];
     public int[] Pending = new int[64];
     public Candidate[] Scratch = new Candidate[64];
     public Candidate[] Selected = new Candidate[64];
