@@ -38,13 +38,16 @@ sealed class PreparedStatements(SqliteConnection db) : IDisposable
 /// Runs WAL checkpoints on a connection and thread of its own. SQLite's automatic checkpoint runs inside the commit
 /// that crosses its threshold, so without this one item in every few hundred waits for the WAL's pages to be copied
 /// into the database file and synced (at 200k items that was a third of the detect thread's time). Here the writer only
-/// counts writes; every <see cref="WritesPerCheckpoint"/> items or submissions committed, a <c>PRAGMA wal_checkpoint(PASSIVE)</c> runs
-/// beside it (PASSIVE never blocks the writer or readers: sqlite.org/c3ref/wal_checkpoint_v2.html). The writer keeps an
-/// automatic checkpoint at <see cref="BackstopPages"/> pages, which bounds the WAL. Under a steady stream of commits it
-/// is also what starts the WAL over: a PASSIVE checkpoint copies the frames committed before it began, so it never
-/// finds the whole WAL copied while commits go on, and SQLite writes the WAL from its beginning again only after a
-/// complete checkpoint. Each time the WAL reaches the threshold, one commit copies the rest and syncs the WAL and the
-/// database file: 50–104 ms at 10⁶ items on this machine, mostly the two fsyncs (the index benchmark's slow items).
+/// counts writes; every <see cref="WritesPerCheckpoint"/> items or submissions committed (a detection batch), a
+/// <c>PRAGMA wal_checkpoint(PASSIVE)</c> runs beside it (PASSIVE never blocks the writer or readers:
+/// sqlite.org/c3ref/wal_checkpoint_v2.html); requests that arrive while one runs are covered by the next.
+/// The writer keeps an automatic checkpoint at <see cref="BackstopPages"/> pages, which bounds the WAL. Under a steady
+/// stream of commits it is also what starts the WAL over: a PASSIVE checkpoint copies the frames committed before it
+/// began, so it never finds the whole WAL copied while commits go on, and SQLite writes the WAL from its beginning again
+/// only after a complete checkpoint. That commit copies what the background checkpoints have not copied yet and syncs
+/// the WAL and the database file, so it waits as long as that remainder is large: with a checkpoint every 256 writes it
+/// took 110–190 ms at 10⁶ items, one batch in every few hundred; with one every batch, the remainder is a batch or two,
+/// and continuing a 10⁶ catalog by 60,000 items no batch over 50 ms spent more than 1 ms in its commit (README, "Benchmarks").
 /// Tried, not adopted: a RESTART checkpoint from this thread instead (as Litestream does) stalled the writer as long;
 /// a 128 MiB threshold gave no fewer slow items at 2·10⁵, and longer ones (92–100 ms against 56–66 ms).
 /// </summary>
@@ -52,8 +55,8 @@ sealed class WalCheckpointer : IDisposable
 {
     /// <summary>The writer's own automatic checkpoint threshold, in pages (4 KiB each): 32 MiB of WAL.</summary>
     public const int BackstopPages = 8192;
-    /// <summary>Items or submissions written between background checkpoints (a few pages each).</summary>
-    public const int WritesPerCheckpoint = 256;
+    /// <summary>Items or submissions written between background checkpoints (a few pages each): one detection batch.</summary>
+    public const int WritesPerCheckpoint = 16;
 
     readonly string _connectionString;
     readonly SemaphoreSlim _due = new(0);
@@ -83,6 +86,7 @@ sealed class WalCheckpointer : IDisposable
             while (true)
             {
                 _due.Wait();
+                while (_due.Wait(0)) { } // one checkpoint covers every commit before it
                 if (_stopping) return;
                 try
                 {
