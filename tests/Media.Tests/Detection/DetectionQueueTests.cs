@@ -7,17 +7,7 @@ namespace Media.Tests.Detection;
 
 public sealed class DetectionQueueTests : IDisposable
 {
-    readonly TempDir _tmp = new();
-    readonly SqliteCatalog _catalog;
-    readonly IndexedCatalog _store;
-    readonly DuplicateDetector _detector;
-
-    public DetectionQueueTests()
-    {
-        _catalog = SqliteCatalog.Open(_tmp.Path);
-        _store = new IndexedCatalog(_catalog);
-        _detector = new DuplicateDetector(_store, new DetectionPolicy());
-    }
+    readonly SqliteDetection _on = new();
 
     static MediaEncoded Item(int i, string? pdq = null) =>
         new(Guid.NewGuid(), Guid.Empty, $"/{i}.jpg", i.ToString("x64"), false, "image", "jpeg", 100, 10, 10, pdq, 100,
@@ -30,7 +20,7 @@ public sealed class DetectionQueueTests : IDisposable
     {
         using var firstBatchHeld = new ManualResetEventSlim();
         var batches = new List<int>();
-        using var queue = new DetectionQueue(_detector, maxBatch: 4, onBatch: b =>
+        using var queue = new DetectionQueue(_on.Detector, maxBatch: 4, onBatch: b =>
         {
             lock (batches) batches.Add(b.Items);
             firstBatchHeld.Wait();
@@ -45,13 +35,13 @@ public sealed class DetectionQueueTests : IDisposable
         Assert.Equal(Enumerable.Range(0, 11).Select(i => $"/{i}.jpg"), results.Select(r => r.Path));
         Assert.All(results, r => Assert.Equal(SubmissionStatus.Indexed, r.Status));
         // Catalogued in the order handed in.
-        Assert.Equal(Enumerable.Range(0, 11).Select(i => i.ToString("x64")), _catalog.Items().Select(i => i.Id));
+        Assert.Equal(Enumerable.Range(0, 11).Select(i => i.ToString("x64")), _on.Catalog.Items().Select(i => i.Id));
     }
 
     [Fact]
     public async Task A_failing_item_faults_its_own_task_only()
     {
-        using var queue = new DetectionQueue(_detector);
+        using var queue = new DetectionQueue(_on.Detector);
         var tasks = new[] { queue.ProcessAsync(Item(1)), queue.ProcessAsync(Item(2, pdq: "not a hash")), queue.ProcessAsync(Item(3)) };
         Assert.Equal(SubmissionStatus.Indexed, (await tasks[0]).Status);
         await Assert.ThrowsAsync<FormatException>(() => tasks[1]);
@@ -61,12 +51,12 @@ public sealed class DetectionQueueTests : IDisposable
     [Fact]
     public void Dispose_decides_what_was_handed_in_and_then_refuses_more()
     {
-        var queue = new DetectionQueue(_detector);
+        var queue = new DetectionQueue(_on.Detector);
         var tasks = Enumerable.Range(0, 40).Select(i => queue.ProcessAsync(Item(i))).ToArray();
         queue.Dispose();
         Assert.All(tasks, t => Assert.Equal(SubmissionStatus.Indexed, t.Result.Status));
         Assert.Throws<ObjectDisposedException>(() => { _ = queue.ProcessAsync(Item(99)); });
-        Assert.Equal(40, _store.Count);
+        Assert.Equal(40, _on.Store.Count);
     }
 
     static async Task WaitUntil(Func<bool> condition)
@@ -75,10 +65,5 @@ public sealed class DetectionQueueTests : IDisposable
         Assert.True(condition());
     }
 
-    public void Dispose()
-    {
-        _store.Dispose();
-        _catalog.Dispose();
-        _tmp.Dispose();
-    }
+    public void Dispose() => _on.Dispose();
 }

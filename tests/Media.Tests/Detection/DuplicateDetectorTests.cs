@@ -8,17 +8,7 @@ namespace Media.Tests.Detection;
 
 public class DuplicateDetectorTests : IDisposable
 {
-    readonly TempDir _tmp = new();
-    readonly IMediaCatalog _catalog;
-    readonly IndexedCatalog _store;
-    readonly DuplicateDetector _detector;
-
-    public DuplicateDetectorTests()
-    {
-        _catalog = SqliteCatalog.Open(_tmp.Path);
-        _store = new IndexedCatalog(_catalog);
-        _detector = new DuplicateDetector(_store, new DetectionPolicy());
-    }
+    readonly SqliteDetection _on = new();
 
     static MediaEncoded Item(string sha, string path, float[]? vector = null, bool semantic = true, string? pdq = null, int quality = 100, Guid? submission = null, string[]? dihedral = null) =>
         new(submission ?? Guid.NewGuid(), Guid.Empty, path, sha, false, "image", "jpeg", 100, 10, 10, pdq, quality,
@@ -30,24 +20,24 @@ public class DuplicateDetectorTests : IDisposable
     [Fact]
     public void Exact_duplicate_by_sha256_is_not_reindexed()
     {
-        Assert.Equal(SubmissionStatus.Indexed, _detector.Process(Item(Sha('a'), "/x/first.jpg")).Status);
-        var dup = _detector.Process(Item(Sha('a'), "/x/second.jpg"));
+        Assert.Equal(SubmissionStatus.Indexed, _on.Detector.Process(Item(Sha('a'), "/x/first.jpg")).Status);
+        var dup = _on.Detector.Process(Item(Sha('a'), "/x/second.jpg"));
         Assert.Equal(SubmissionStatus.Duplicate, dup.Status);
         var flag = Assert.Single(dup.Flags);
         Assert.Equal((FlagKind.ExactDuplicate, "sha256", Sha('a'), "/x/first.jpg", 0.0), (flag.Kind, flag.Method, flag.Of, flag.OfPath, flag.Distance!.Value));
-        Assert.Equal(1, _store.Catalog.Stats().Items);
+        Assert.Equal(1, _on.Store.Catalog.Stats().Items);
     }
 
     [Fact]
     public void Embedding_near_duplicates_only_for_semantic_packs()
     {
-        _detector.Process(Item(Sha('a'), "/a.jpg", [1, 0]));
-        var near = _detector.Process(Item(Sha('b'), "/b.jpg", [0.99f, 0.141f]));   // cosine distance 0.01
+        _on.Detector.Process(Item(Sha('a'), "/a.jpg", [1, 0]));
+        var near = _on.Detector.Process(Item(Sha('b'), "/b.jpg", [0.99f, 0.141f]));   // cosine distance 0.01
         var flag = Assert.Single(near.Flags);
         Assert.Equal((FlagKind.NearDuplicate, "embedding:p", "/a.jpg"), (flag.Kind, flag.Method, flag.OfPath));
         Assert.Equal(0.01, flag.Distance!.Value, 3);
         Assert.Equal(0.05, flag.Threshold);
-        Assert.Empty(_detector.Process(Item(Sha('c'), "/c.jpg", [0.8f, 0.6f])).Flags);  // distance 0.2
+        Assert.Empty(_on.Detector.Process(Item(Sha('c'), "/c.jpg", [0.8f, 0.6f])).Flags);  // distance 0.2
 
         using var other = new TempDir();
         using var catalog = SqliteCatalog.Open(other.Path);
@@ -60,10 +50,10 @@ public class DuplicateDetectorTests : IDisposable
     public void Pdq_needs_quality_on_both_sides()
     {
         var hash = "d8f8f0cee0f4a84f0637022a078f67f0b36e2ed596621e1d33e6339c4e9c9b22";
-        _detector.Process(Item(Sha('a'), "/a.jpg", pdq: hash, quality: 30));
-        Assert.Empty(_detector.Process(Item(Sha('b'), "/b.jpg", pdq: hash)).Flags);           // the indexed one is low quality
-        Assert.Empty(_detector.Process(Item(Sha('c'), "/c.jpg", pdq: hash, quality: 40)).Flags); // the new one is low quality
-        var flag = Assert.Single(_detector.Process(Item(Sha('d'), "/d.jpg", pdq: hash)).Flags);
+        _on.Detector.Process(Item(Sha('a'), "/a.jpg", pdq: hash, quality: 30));
+        Assert.Empty(_on.Detector.Process(Item(Sha('b'), "/b.jpg", pdq: hash)).Flags);           // the indexed one is low quality
+        Assert.Empty(_on.Detector.Process(Item(Sha('c'), "/c.jpg", pdq: hash, quality: 40)).Flags); // the new one is low quality
+        var flag = Assert.Single(_on.Detector.Process(Item(Sha('d'), "/d.jpg", pdq: hash)).Flags);
         Assert.Equal(("pdq", "/b.jpg", 0.0, 31.0), (flag.Method, flag.OfPath, flag.Distance!.Value, flag.Threshold!.Value));
     }
 
@@ -89,13 +79,13 @@ public class DuplicateDetectorTests : IDisposable
             var angle = i % 3 == 2 ? 0.1f : (float)(rng.NextDouble() * Math.PI / 2);
             var item = Item(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(hash)), $"/{i}.jpg",
                 [MathF.Cos(angle), MathF.Sin(angle)], pdq: pdq, dihedral: [pdq, .. Enumerable.Range(0, 7).Select(_ => Convert.ToHexStringLower(RandomBytes(rng)))]);
-            var serialResult = _detector.Process(item);
+            var serialResult = _on.Detector.Process(item);
             var parallelResult = parallel.Process(item with { SubmissionId = Guid.NewGuid() });
             Assert.Equal(serialResult.Status, parallelResult.Status);
             Assert.Equal(serialResult.Flags, parallelResult.Flags);
         }
-        Assert.Contains(_catalog.AllFlags(), f => f.Flag.Method == "pdq");
-        Assert.Contains(_catalog.AllFlags(), f => f.Flag.Method == "embedding:p");
+        Assert.Contains(_on.Catalog.AllFlags(), f => f.Flag.Method == "pdq");
+        Assert.Contains(_on.Catalog.AllFlags(), f => f.Flag.Method == "embedding:p");
     }
 
     static byte[] RandomBytes(Random rng)
@@ -109,20 +99,20 @@ public class DuplicateDetectorTests : IDisposable
     public void A_redelivered_submission_gets_the_same_result_and_no_second_row()
     {
         var submission = Guid.NewGuid();
-        _detector.Process(Item(Sha('a'), "/a.jpg", [1, 0]));
-        var first = _detector.Process(Item(Sha('b'), "/b.jpg", [1, 0], submission: submission));
-        var again = _detector.Process(Item(Sha('b'), "/b.jpg", [1, 0], submission: submission));
+        _on.Detector.Process(Item(Sha('a'), "/a.jpg", [1, 0]));
+        var first = _on.Detector.Process(Item(Sha('b'), "/b.jpg", [1, 0], submission: submission));
+        var again = _on.Detector.Process(Item(Sha('b'), "/b.jpg", [1, 0], submission: submission));
         Assert.Equal(first.Status, again.Status);
         Assert.Equal(first.Flags, again.Flags);
-        Assert.Equal(2, _store.Catalog.Stats().Items);
+        Assert.Equal(2, _on.Store.Catalog.Stats().Items);
     }
 
     [Fact]
     public void The_store_rebuilds_its_indexes_from_the_catalog()
     {
-        _detector.Process(Item(Sha('a'), "/a.jpg", [1, 0], pdq: new string('0', 64)));
-        _catalog.Dispose();
-        using var catalog = SqliteCatalog.Open(_tmp.Path);
+        _on.Detector.Process(Item(Sha('a'), "/a.jpg", [1, 0], pdq: new string('0', 64)));
+        _on.Catalog.Dispose();
+        using var catalog = SqliteCatalog.Open(_on.Dir.Path);
         var reopened = new IndexedCatalog(catalog);
         Assert.Equal(1, reopened.Pdq.Count);
         var hit = reopened.Space(new PackKey("p", "1"))!.Index.Search([1, 0], 1)[0];
@@ -133,9 +123,9 @@ public class DuplicateDetectorTests : IDisposable
     [Fact]
     public void Near_duplicates_name_the_earliest_item_within_the_threshold_not_the_nearest()
     {
-        _detector.Process(Item(Sha('a'), "/original.jpg", [1, 0]));
-        _detector.Process(Item(Sha('b'), "/exact-copy-later.jpg", [0.999f, 0.0447f]));   // distance 0.001, catalogued second
-        var flag = Assert.Single(_detector.Process(Item(Sha('c'), "/third.jpg", [0.999f, 0.0447f])).Flags);
+        _on.Detector.Process(Item(Sha('a'), "/original.jpg", [1, 0]));
+        _on.Detector.Process(Item(Sha('b'), "/exact-copy-later.jpg", [0.999f, 0.0447f]));   // distance 0.001, catalogued second
+        var flag = Assert.Single(_on.Detector.Process(Item(Sha('c'), "/third.jpg", [0.999f, 0.0447f])).Flags);
         Assert.Equal("/original.jpg", flag.OfPath);   // distance 0.001 to a, 0 to b: the earliest wins
     }
 
@@ -144,12 +134,12 @@ public class DuplicateDetectorTests : IDisposable
     {
         var a = PdqHash.Parse(new string('0', 64));
         var rotated = PdqHash.Parse(new string('f', 64));              // 256 bits from a as is
-        _detector.Process(Item(Sha('a'), "/a.jpg", pdq: a.ToString()));
+        _on.Detector.Process(Item(Sha('a'), "/a.jpg", pdq: a.ToString()));
         var variants = Enumerable.Repeat(rotated.ToString(), 8).ToArray();
         variants[(int)Dihedral.Rotate90] = "0f" + new string('0', 62);  // its rot90 variant is 4 bits from a
-        var flag = Assert.Single(_detector.Process(Item(Sha('b'), "/b.jpg", pdq: rotated.ToString(), dihedral: variants)).Flags);
+        var flag = Assert.Single(_on.Detector.Process(Item(Sha('b'), "/b.jpg", pdq: rotated.ToString(), dihedral: variants)).Flags);
         Assert.Equal(("pdq", "/a.jpg", 4.0), (flag.Method, flag.OfPath, flag.Distance!.Value));
-        Assert.DoesNotContain(_detector.Process(Item(Sha('c'), "/c.jpg", pdq: rotated.ToString(), dihedral: Enumerable.Repeat(rotated.ToString(), 8).ToArray())).Flags,
+        Assert.DoesNotContain(_on.Detector.Process(Item(Sha('c'), "/c.jpg", pdq: rotated.ToString(), dihedral: Enumerable.Repeat(rotated.ToString(), 8).ToArray())).Flags,
             f => f.Of == Sha('a'));
     }
 
@@ -158,17 +148,13 @@ public class DuplicateDetectorTests : IDisposable
     {
         var s = Guid.NewGuid();
         var rejected = Item("", "/bad.wav", submission: s) with { Error = "corrupt WAV: short fmt chunk", Modality = "audio" };
-        var r = _detector.Process(rejected);
+        var r = _on.Detector.Process(rejected);
         Assert.Equal((SubmissionStatus.Rejected, "corrupt WAV: short fmt chunk"), (r.Status, r.Error));
-        Assert.Equal(r.Error, _detector.Process(rejected).Error);
-        Assert.Equal(0, _catalog.Stats().Items);
+        Assert.Equal(r.Error, _on.Detector.Process(rejected).Error);
+        Assert.Equal(0, _on.Catalog.Stats().Items);
     }
 
-    public void Dispose()
-    {
-        _catalog.Dispose();
-        _tmp.Dispose();
-    }
+    public void Dispose() => _on.Dispose();
 }
 
 public class SequenceGateTests
