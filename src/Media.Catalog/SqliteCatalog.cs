@@ -297,11 +297,9 @@ public sealed partial class SqliteCatalog : IMediaCatalog, IHashBankStore
         }
 
         public void RecordSubmission(SubmissionRecord submission) =>
-            Write<long?>(() =>
-            {
-                WriteSubmission(_catalog._statements, Transaction, submission, DateTimeOffset.UtcNow.ToString("O"));
-                return null;
-            });
+            Write(() => WriteSubmission(_catalog._statements, Transaction, submission, DateTimeOffset.UtcNow.ToString("O")));
+
+        void Write(Action write) => Write(() => { write(); return true; });
 
         /// <summary>One write, in a savepoint: all of it or, when it throws, none of it.</summary>
         T Write<T>(Func<T> write)
